@@ -1,0 +1,57 @@
+# dmakit: the two commands of the README, and a few more for developers.
+#
+#   make run     install what is missing, build, run the main job
+#   make check   install what is missing, build, run every test
+#
+# Everything else (bench, fuzz, lab-fuzz, ...) is for developers and listed
+# in `make help`.
+
+BUILD      ?= build
+SAN_BUILD  ?= build-san
+MESON_OPTS ?=
+
+.PHONY: all run check deps build build-san test test-san help clean
+
+all: build
+
+help:
+	@echo "make run     install missing packages, build, replay the example trace"
+	@echo "make check   install missing packages, build, run every test (plain and ASan+UBSan)"
+	@echo "make build   configure and build into $(BUILD)/"
+	@echo "make clean   remove the build directories"
+
+deps:
+	@sh scripts/setup-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(SAN_BUILD)/build.ninja:
+	meson setup $(SAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-san: deps $(SAN_BUILD)/build.ninja
+	ninja -C $(SAN_BUILD)
+
+run: build
+	./$(BUILD)/dmakit replay examples/traces/example.trace
+
+test: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+test-san: build-san
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	meson test -C $(SAN_BUILD) --print-errorlogs --num-processes 2 --no-suite lab
+
+check: build build-san
+	@rc=0; \
+	$(MAKE) --no-print-directory test || rc=1; \
+	$(MAKE) --no-print-directory test-san || rc=1; \
+	sh scripts/test-summary.sh $(BUILD) $(SAN_BUILD); \
+	exit $$rc
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmakit traces: a plain-text list of container operations and their replay.
+ *
+ * The format (version 1) is specified in docs/trace-format.md: a `setup` line,
+ * then one operation per line (map, remap, unmap, unmap-all, invalidate,
+ * invalidate-all, info). A trace is parsed whole before anything runs, so a
+ * malformed line stops the run with nothing executed. Replay prints one line
+ * per operation in a fixed form, so runs on different backends compare with
+ * diff(1).
+ */
+#ifndef DMAKIT_TRACE_H
+#define DMAKIT_TRACE_H
+
+#include <stdio.h>
+
+#include <dmakit/common.h>
+#include <dmakit/container.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum dmakit_trace_op {
+	DMAKIT_TRACE_SETUP,
+	DMAKIT_TRACE_MAP,
+	DMAKIT_TRACE_REMAP,
+	DMAKIT_TRACE_UNMAP,
+	DMAKIT_TRACE_UNMAP_ALL,
+	DMAKIT_TRACE_INVALIDATE,
+	DMAKIT_TRACE_INVALIDATE_ALL,
+	DMAKIT_TRACE_INFO,
+};
+
+/* Access a `map` line asks for (prot=r|w|rw). */
+#define DMAKIT_TRACE_PROT_READ  1u
+#define DMAKIT_TRACE_PROT_WRITE 2u
+
+struct dmakit_trace_step {
+	enum dmakit_trace_op op;
+	unsigned int line; /* 1-based line in the file */
+	uint64_t iova;
+	uint64_t size;  /* bytes */
+	uint64_t vaddr; /* offset into the trace's buffer (see docs/trace-format.md) */
+	uint32_t prot;  /* DMAKIT_TRACE_PROT_* */
+};
+
+struct dmakit_trace_setup {
+	unsigned int line;
+	uint32_t iommu_type; /* DMAKIT_VFIO_TYPE1_IOMMU or DMAKIT_VFIO_TYPE1v2_IOMMU */
+	uint32_t limit;      /* dma_entry_limit; default 65535 */
+	uint64_t buffer;     /* bytes of process memory vaddr offsets point into; default 0x1000000 */
+	enum dmakit_kernel_profile kernel; /* default 6.1 */
+};
+
+struct dmakit_trace {
+	char *name; /* the file name used in messages */
+	struct dmakit_trace_setup setup;
+	struct dmakit_trace_step *steps;
+	size_t nr_steps;
+};
+
+/* The largest trace buffer a setup line may ask for (1 TiB): the buffer is
+ * reserved as address space on the real backend. */
+#define DMAKIT_TRACE_MAX_BUFFER (1ull << 40)
+
+/**
+ * dmakit_trace_parse() - parse a whole trace.
+ * @name: the file name for messages.
+ * @err: on a parse error, receives "NAME:LINE: message" (NUL-terminated,
+ * truncated to @errlen).
+ * @returns 0 with *@out set, -EINVAL for malformed input (and @err filled),
+ * -ENOMEM.
+ */
+DMAKIT_EXPORT int dmakit_trace_parse(const char *text, size_t len, const char *name,
+				     struct dmakit_trace **out, char *err, size_t errlen);
+
+/** dmakit_trace_parse_file() - read @path and parse it; -errno of the read, too. */
+DMAKIT_EXPORT int dmakit_trace_parse_file(const char *path, struct dmakit_trace **out,
+					  char *err, size_t errlen);
+
+DMAKIT_EXPORT void dmakit_trace_free(struct dmakit_trace *trace);
+
+struct dmakit_replay_options {
+	enum dmakit_backend_kind backend;
+	const char *group_path;     /* linux backend: /dev/vfio/N */
+	const char *container_path; /* linux backend: default /dev/vfio/vfio */
+};
+
+/**
+ * dmakit_trace_replay() - run @trace on a new container and print one result
+ * line per operation to @out (docs/trace-format.md, "Output").
+ * @returns 0 when every line ran (whatever each operation answered), or
+ * -errno when the container could not be set up (nothing printed then).
+ */
+DMAKIT_EXPORT int dmakit_trace_replay(const struct dmakit_trace *trace,
+				      const struct dmakit_replay_options *opts, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMAKIT_TRACE_H */

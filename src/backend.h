@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend ops table behind struct dmakit_container.
+ *
+ * A backend is a const table of functions over an opaque state. The container
+ * front (container.c) owns the lock and the argument plumbing; a backend only
+ * answers ioctls. Every function returns 0 / a non-negative value or -errno.
+ */
+#ifndef DMAKIT_BACKEND_H
+#define DMAKIT_BACKEND_H
+
+#include <dmakit/container.h>
+
+struct dmakit_backend_ops {
+	const char *name;
+	/* Open per @cfg; on error nothing stays allocated or open. */
+	int (*open)(const struct dmakit_container_config *cfg, void **state);
+	/* Release every mapping and the state. Cannot fail. */
+	void (*close)(void *state);
+	/* One container ioctl, with the kernel's request values and structs. */
+	int (*ioctl)(void *state, unsigned long request, void *arg);
+	/* Declare pinnable process memory (the emulator's pin check). */
+	int (*declare_memory)(void *state, uint64_t vaddr, uint64_t size);
+	int (*stats)(void *state, struct dmakit_container_stats *out);
+	/* The lowest mapping ending at or above @iova; NULL: -EOPNOTSUPP. */
+	int (*seek_mapping)(void *state, uint64_t iova, struct dmakit_mapping *out);
+};
+
+extern const struct dmakit_backend_ops dmakit__emu_type1_ops;
+extern const struct dmakit_backend_ops dmakit__linux_ops;
+
+#endif /* DMAKIT_BACKEND_H */

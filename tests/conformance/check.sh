@@ -1,0 +1,15 @@
+#!/bin/sh
+# Replay one conformance trace on the emulator and compare with the expected
+# output (recorded from the real kernel). Usage: check.sh DMAKIT TRACE
+set -eu
+dmakit=$1
+trace=$2
+expected=${trace%.trace}.expected
+actual=$(mktemp)
+trap 'rm -f "$actual"' EXIT
+"$dmakit" replay "$trace" > "$actual"
+if ! diff -u "$expected" "$actual"; then
+	echo "FAIL: $trace differs from $expected" >&2
+	exit 1
+fi
+echo "ok: $(wc -l < "$actual") lines match $expected"

@@ -1,0 +1,998 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the range table (src/range_table.c).
+ *
+ * The edge cases are spelled out one by one; the randomized test replays a
+ * fixed-seed mix of every operation against a deliberately simple model (a
+ * sorted array searched linearly) and compares each result, the whole
+ * content, and the tree's own invariant check as it goes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dmakit/range_table.h>
+
+#define KIB 1024ULL
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* splitmix64: a small, fixed, portable generator for reproducible runs. */
+static uint64_t rng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A number in [0, bound), bound > 0. */
+static uint64_t rng_below(uint64_t *state, uint64_t bound)
+{
+	return rng_next(state) % bound;
+}
+
+static struct dmakit_range_table *new_table(void)
+{
+	struct dmakit_range_table *table = dmakit_range_table_create();
+
+	assert_non_null(table);
+	return table;
+}
+
+static void assert_range(const struct dmakit_range *range, uint64_t start,
+			 uint64_t last, uint64_t value)
+{
+	assert_int_equal(range->start, start);
+	assert_int_equal(range->last, last);
+	assert_int_equal(range->value, value);
+}
+
+static void assert_find(struct dmakit_range_table *table, uint64_t addr,
+			uint64_t start, uint64_t last, uint64_t value)
+{
+	struct dmakit_range range;
+
+	memset(&range, 0xa5, sizeof(range));
+	assert_int_equal(dmakit_range_table_find(table, addr, &range), 0);
+	assert_range(&range, start, last, value);
+}
+
+static void assert_no_find(struct dmakit_range_table *table, uint64_t addr)
+{
+	struct dmakit_range range;
+
+	assert_int_equal(dmakit_range_table_find(table, addr, &range), -ENOENT);
+}
+
+/* Collects what remove_inside() reports. */
+struct removed_log {
+	struct dmakit_range *ranges;
+	size_t count;
+	size_t capacity;
+	const struct dmakit_range_table *table; /* to check "has left" */
+};
+
+static void removed_log_cb(void *ctx, const struct dmakit_range *range)
+{
+	struct removed_log *log = ctx;
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range found;
+
+	/* The range has already left the table when we hear of it. */
+	if (log->table &&
+	    dmakit_range_table_seek(log->table, range->start, &cursor, &found) == 0)
+		assert_true(found.start != range->start);
+	if (log->count == log->capacity) {
+		log->capacity = log->capacity ? 2 * log->capacity : 64;
+		log->ranges = realloc(log->ranges,
+				      log->capacity * sizeof(*log->ranges));
+		assert_non_null(log->ranges);
+	}
+	log->ranges[log->count++] = *range;
+}
+
+static void removed_log_reset(struct removed_log *log)
+{
+	log->count = 0;
+}
+
+/* ---- edge cases --------------------------------------------------------- */
+
+static void test_empty_table(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range range;
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_true(dmakit_range_table_memory(table) > 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	assert_no_find(table, 0);
+	assert_no_find(table, UINT64_MAX);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 0, UINT64_MAX, &range),
+			 -ENOENT);
+	assert_int_equal(dmakit_range_table_set_value(table, 0, 1), -ENOENT);
+	assert_int_equal(dmakit_range_table_remove(table, 0, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_remove_inside(table, 0, UINT64_MAX,
+							  NULL, NULL), 0);
+	assert_int_equal(dmakit_range_table_seek(table, 0, &cursor, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), -ENOENT);
+	dmakit_range_table_destroy(table);
+	dmakit_range_table_destroy(NULL);
+}
+
+static void test_null_table(void **state)
+{
+	struct dmakit_range range;
+	struct dmakit_range_cursor cursor;
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(NULL, 0, 1, 0), -EINVAL);
+	assert_int_equal(dmakit_range_table_find(NULL, 0, &range), -EINVAL);
+	assert_int_equal(dmakit_range_table_first_overlap(NULL, 0, 1, &range), -EINVAL);
+	assert_int_equal(dmakit_range_table_set_value(NULL, 0, 1), -EINVAL);
+	assert_int_equal(dmakit_range_table_remove(NULL, 0, &range), -EINVAL);
+	assert_int_equal(dmakit_range_table_remove_inside(NULL, 0, 1, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(dmakit_range_table_count(NULL), 0);
+	assert_int_equal(dmakit_range_table_memory(NULL), 0);
+	assert_int_equal(dmakit_range_table_seek(NULL, 0, &cursor, &range), -EINVAL);
+	assert_int_equal(dmakit_range_table_next(NULL, &range), -EINVAL);
+	assert_int_equal(dmakit_range_table_check(NULL), -EINVAL);
+}
+
+static void test_insert_overlap_and_touching(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range range;
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(table, 100, 199, 1), 0);
+
+	/* Every way of sharing at least one address is refused. */
+	assert_int_equal(dmakit_range_table_insert(table, 100, 199, 2), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, 50, 100, 2), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, 199, 300, 2), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, 150, 150, 2), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, 120, 130, 2), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, 0, UINT64_MAX, 2), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, 99, 200, 2), -EEXIST);
+
+	/* last < start is invalid, even where it would not overlap. */
+	assert_int_equal(dmakit_range_table_insert(table, 1000, 999, 2), -EINVAL);
+	assert_int_equal(dmakit_range_table_insert(table, UINT64_MAX, 0, 2), -EINVAL);
+	assert_int_equal(dmakit_range_table_count(table), 1);
+
+	/* Touching on either side is not overlapping, and nothing merges. */
+	assert_int_equal(dmakit_range_table_insert(table, 200, 299, 3), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 0, 99, 4), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 300, 300, 5), 0);
+	assert_int_equal(dmakit_range_table_count(table), 4);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* Failed inserts left no trace: the content is exactly these four. */
+	assert_int_equal(dmakit_range_table_seek(table, 0, &cursor, &range), 0);
+	assert_range(&range, 0, 99, 4);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), 0);
+	assert_range(&range, 100, 199, 1);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), 0);
+	assert_range(&range, 200, 299, 3);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), 0);
+	assert_range(&range, 300, 300, 5);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), -ENOENT);
+
+	/* A gap of one address between two ranges takes a one-address range. */
+	assert_int_equal(dmakit_range_table_insert(table, 302, 400, 6), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 301, 301, 7), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 301, 301, 8), -EEXIST);
+	assert_find(table, 301, 301, 301, 7);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_find_hits_and_misses(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(table, 0x1000, 0x1fff, 11), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 0x3000, 0x3fff, 33), 0);
+
+	assert_no_find(table, 0);
+	assert_no_find(table, 0xfff);
+	assert_find(table, 0x1000, 0x1000, 0x1fff, 11);
+	assert_find(table, 0x1800, 0x1000, 0x1fff, 11);
+	assert_find(table, 0x1fff, 0x1000, 0x1fff, 11);
+	assert_no_find(table, 0x2000);
+	assert_no_find(table, 0x2fff);
+	assert_find(table, 0x3000, 0x3000, 0x3fff, 33);
+	assert_find(table, 0x3fff, 0x3000, 0x3fff, 33);
+	assert_no_find(table, 0x4000);
+	assert_no_find(table, UINT64_MAX);
+
+	/* @out may be NULL. */
+	assert_int_equal(dmakit_range_table_find(table, 0x1000, NULL), 0);
+	assert_int_equal(dmakit_range_table_find(table, 0x2000, NULL), -ENOENT);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_address_space_ends(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range range;
+	struct removed_log log = { 0 };
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(table, 0, 0, 1), 0);
+	assert_int_equal(dmakit_range_table_insert(table, UINT64_MAX, UINT64_MAX, 2), 0);
+	assert_int_equal(dmakit_range_table_insert(table, UINT64_MAX - 9, UINT64_MAX - 1, 3), 0);
+	assert_int_equal(dmakit_range_table_insert(table, UINT64_MAX - 10, UINT64_MAX, 4),
+			 -EEXIST);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	assert_find(table, 0, 0, 0, 1);
+	assert_no_find(table, 1);
+	assert_no_find(table, UINT64_MAX - 10);
+	assert_find(table, UINT64_MAX - 9, UINT64_MAX - 9, UINT64_MAX - 1, 3);
+	assert_find(table, UINT64_MAX - 1, UINT64_MAX - 9, UINT64_MAX - 1, 3);
+	assert_find(table, UINT64_MAX, UINT64_MAX, UINT64_MAX, 2);
+
+	assert_int_equal(dmakit_range_table_first_overlap(table, UINT64_MAX, UINT64_MAX,
+							  &range), 0);
+	assert_range(&range, UINT64_MAX, UINT64_MAX, 2);
+	assert_int_equal(dmakit_range_table_seek(table, UINT64_MAX, &cursor, &range), 0);
+	assert_range(&range, UINT64_MAX, UINT64_MAX, 2);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), -ENOENT);
+
+	/* The whole space, [0, UINT64_MAX], takes everything. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 0, UINT64_MAX,
+							  removed_log_cb, &log), 3);
+	assert_int_equal(log.count, 3);
+	assert_range(&log.ranges[0], 0, 0, 1);
+	assert_range(&log.ranges[1], UINT64_MAX - 9, UINT64_MAX - 1, 3);
+	assert_range(&log.ranges[2], UINT64_MAX, UINT64_MAX, 2);
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* One range covering the whole space. */
+	assert_int_equal(dmakit_range_table_insert(table, 0, UINT64_MAX, 9), 0);
+	assert_find(table, 0, 0, UINT64_MAX, 9);
+	assert_find(table, UINT64_MAX, 0, UINT64_MAX, 9);
+	assert_find(table, 1ULL << 63, 0, UINT64_MAX, 9);
+	assert_int_equal(dmakit_range_table_insert(table, 5, 5, 0), -EEXIST);
+	assert_int_equal(dmakit_range_table_insert(table, UINT64_MAX, UINT64_MAX, 0),
+			 -EEXIST);
+	/* Only partly inside [1, UINT64_MAX]: stays. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 1, UINT64_MAX,
+							  NULL, NULL), 0);
+	assert_int_equal(dmakit_range_table_remove(table, 0, &range), 0);
+	assert_range(&range, 0, UINT64_MAX, 9);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	free(log.ranges);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_first_overlap(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct dmakit_range range;
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(table, 10, 19, 1), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 30, 39, 2), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 50, 59, 3), 0);
+
+	assert_int_equal(dmakit_range_table_first_overlap(table, 0, 9, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 0, 10, &range), 0);
+	assert_range(&range, 10, 19, 1);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 19, 19, &range), 0);
+	assert_range(&range, 10, 19, 1);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 20, 29, &range), -ENOENT);
+	/* Spanning several: the lowest one. */
+	assert_int_equal(dmakit_range_table_first_overlap(table, 15, 55, &range), 0);
+	assert_range(&range, 10, 19, 1);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 20, 55, &range), 0);
+	assert_range(&range, 30, 39, 2);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 40, UINT64_MAX, &range), 0);
+	assert_range(&range, 50, 59, 3);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 60, UINT64_MAX, &range),
+			 -ENOENT);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 0, UINT64_MAX, NULL), 0);
+	assert_int_equal(dmakit_range_table_first_overlap(table, 11, 10, &range), -EINVAL);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_set_value(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(table, 0x1000, 0x1fff, 1), 0);
+	assert_int_equal(dmakit_range_table_set_value(table, 0x1000, 42), 0);
+	assert_find(table, 0x1234, 0x1000, 0x1fff, 42);
+	/* Only the exact start names a range. */
+	assert_int_equal(dmakit_range_table_set_value(table, 0x1001, 43), -ENOENT);
+	assert_int_equal(dmakit_range_table_set_value(table, 0x1fff, 43), -ENOENT);
+	assert_int_equal(dmakit_range_table_set_value(table, 0xfff, 43), -ENOENT);
+	assert_int_equal(dmakit_range_table_set_value(table, 0x2000, 43), -ENOENT);
+	assert_find(table, 0x1000, 0x1000, 0x1fff, 42);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_remove(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct dmakit_range range;
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_insert(table, 10, 19, 1), 0);
+	assert_int_equal(dmakit_range_table_insert(table, 20, 29, 2), 0);
+
+	assert_int_equal(dmakit_range_table_remove(table, 11, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_remove(table, 19, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_remove(table, 9, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_count(table), 2);
+
+	assert_int_equal(dmakit_range_table_remove(table, 10, &range), 0);
+	assert_range(&range, 10, 19, 1);
+	assert_no_find(table, 10);
+	assert_find(table, 20, 20, 29, 2);
+	assert_int_equal(dmakit_range_table_remove(table, 10, NULL), -ENOENT);
+	assert_int_equal(dmakit_range_table_remove(table, 20, NULL), 0);
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* The space is free again. */
+	assert_int_equal(dmakit_range_table_insert(table, 0, 100, 3), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_remove_inside(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct removed_log log = { .table = table };
+	uint64_t i;
+
+	(void)state;
+	/* [i*100, i*100 + 49] for i in 0..999, value i. */
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(dmakit_range_table_insert(table, i * 100, i * 100 + 49, i), 0);
+
+	/* Partial overlaps at both ends stay: [1020, 1548] holds 11..14 only. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 1020, 1548,
+							  removed_log_cb, &log), 4);
+	assert_int_equal(log.count, 4);
+	for (i = 0; i < 4; i++)
+		assert_range(&log.ranges[i], (11 + i) * 100, (11 + i) * 100 + 49, 11 + i);
+	assert_find(table, 1020, 1000, 1049, 10);
+	assert_find(table, 1549, 1500, 1549, 15);
+	assert_int_equal(dmakit_range_table_count(table), 996);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* Exact bounds count as inside. */
+	removed_log_reset(&log);
+	assert_int_equal(dmakit_range_table_remove_inside(table, 1000, 1049,
+							  removed_log_cb, &log), 1);
+	assert_range(&log.ranges[0], 1000, 1049, 10);
+
+	/* Nothing inside a gap. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 2050, 2099, NULL, NULL), 0);
+	/* A window inside one range removes nothing. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 2010, 2020, NULL, NULL), 0);
+	assert_int_equal(dmakit_range_table_remove_inside(table, 5, 4, NULL, NULL), -EINVAL);
+
+	/* A wide window across many leaves, in ascending order. */
+	removed_log_reset(&log);
+	assert_int_equal(dmakit_range_table_remove_inside(table, 20000, 79999,
+							  removed_log_cb, &log), 600);
+	for (i = 0; i < 600; i++)
+		assert_range(&log.ranges[i], (200 + i) * 100, (200 + i) * 100 + 49, 200 + i);
+	assert_no_find(table, 20000);
+	assert_no_find(table, 79949);
+	assert_find(table, 19999 - 50, 19900, 19949, 199);
+	assert_find(table, 80000, 80000, 80049, 800);
+	assert_int_equal(dmakit_range_table_count(table), 995 - 600);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* Everything, with no callback. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 0, UINT64_MAX, NULL, NULL),
+			 395);
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	free(log.ranges);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_cursor(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range range;
+	uint64_t i, n = 5000;
+
+	(void)state;
+	/* Insert in a scrambled order: i * 7919 mod 5000 visits all of 0..4999. */
+	for (i = 0; i < n; i++) {
+		uint64_t k = (i * 7919) % n;
+
+		assert_int_equal(dmakit_range_table_insert(table, k * 16, k * 16 + 9, k), 0);
+	}
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* From the bottom: every range, in order, then the end. */
+	assert_int_equal(dmakit_range_table_seek(table, 0, &cursor, &range), 0);
+	assert_range(&range, 0, 9, 0);
+	for (i = 1; i < n; i++) {
+		assert_int_equal(dmakit_range_table_next(&cursor, &range), 0);
+		assert_range(&range, i * 16, i * 16 + 9, i);
+	}
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), -ENOENT);
+
+	/* Inside a range: that range. In a gap: the next one. */
+	assert_int_equal(dmakit_range_table_seek(table, 1605, &cursor, &range), 0);
+	assert_range(&range, 1600, 1609, 100);
+	assert_int_equal(dmakit_range_table_seek(table, 1610, &cursor, &range), 0);
+	assert_range(&range, 1616, 1625, 101);
+	assert_int_equal(dmakit_range_table_next(&cursor, NULL), 0);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), 0);
+	assert_range(&range, 1648, 1657, 103);
+	/* Past the top. */
+	assert_int_equal(dmakit_range_table_seek(table, (n - 1) * 16 + 9, &cursor, &range), 0);
+	assert_range(&range, (n - 1) * 16, (n - 1) * 16 + 9, n - 1);
+	assert_int_equal(dmakit_range_table_seek(table, (n - 1) * 16 + 10, &cursor, &range),
+			 -ENOENT);
+	assert_int_equal(dmakit_range_table_next(&cursor, &range), -ENOENT);
+	assert_int_equal(dmakit_range_table_seek(table, 0, NULL, &range), -EINVAL);
+	dmakit_range_table_destroy(table);
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+/* Sorted by start, disjoint; every query is a plain linear scan. */
+struct model {
+	struct dmakit_range *ranges;
+	size_t count;
+	size_t capacity;
+};
+
+/* Index of the first range with last >= addr, or count. */
+static size_t model_lower_bound(const struct model *model, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < model->count; i++) {
+		if (model->ranges[i].last >= addr)
+			break;
+	}
+	return i;
+}
+
+static int model_insert(struct model *model, uint64_t start, uint64_t last,
+			uint64_t value)
+{
+	size_t i;
+
+	if (last < start)
+		return -EINVAL;
+	i = model_lower_bound(model, start);
+	if (i < model->count && model->ranges[i].start <= last)
+		return -EEXIST;
+	if (model->count == model->capacity) {
+		model->capacity = model->capacity ? 2 * model->capacity : 1024;
+		model->ranges = realloc(model->ranges,
+					model->capacity * sizeof(*model->ranges));
+		assert_non_null(model->ranges);
+	}
+	memmove(&model->ranges[i + 1], &model->ranges[i],
+		(model->count - i) * sizeof(*model->ranges));
+	model->ranges[i] = (struct dmakit_range){ start, last, value };
+	model->count++;
+	return 0;
+}
+
+static int model_find(const struct model *model, uint64_t addr,
+		      struct dmakit_range *out)
+{
+	size_t i;
+
+	for (i = 0; i < model->count; i++) {
+		if (model->ranges[i].start <= addr && addr <= model->ranges[i].last) {
+			*out = model->ranges[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int model_first_overlap(const struct model *model, uint64_t start,
+			       uint64_t last, struct dmakit_range *out)
+{
+	size_t i;
+
+	if (last < start)
+		return -EINVAL;
+	for (i = 0; i < model->count; i++) {
+		if (model->ranges[i].start <= last && start <= model->ranges[i].last) {
+			*out = model->ranges[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static size_t model_index_of_start(const struct model *model, uint64_t start)
+{
+	size_t i;
+
+	for (i = 0; i < model->count; i++) {
+		if (model->ranges[i].start == start)
+			break;
+	}
+	return i;
+}
+
+static int model_remove(struct model *model, uint64_t start,
+			struct dmakit_range *out)
+{
+	size_t i = model_index_of_start(model, start);
+
+	if (i == model->count)
+		return -ENOENT;
+	*out = model->ranges[i];
+	memmove(&model->ranges[i], &model->ranges[i + 1],
+		(model->count - i - 1) * sizeof(*model->ranges));
+	model->count--;
+	return 0;
+}
+
+/* Removes into @log (appending), returns the number removed. */
+static int64_t model_remove_inside(struct model *model, uint64_t start,
+				   uint64_t last, struct removed_log *log)
+{
+	size_t i, kept = 0;
+	int64_t removed = 0;
+
+	for (i = 0; i < model->count; i++) {
+		struct dmakit_range *range = &model->ranges[i];
+
+		if (range->start >= start && range->last <= last) {
+			removed_log_cb(log, range);
+			removed++;
+		} else {
+			model->ranges[kept++] = *range;
+		}
+	}
+	model->count = kept;
+	return removed;
+}
+
+/* The table holds exactly the model's ranges, in order. */
+static void assert_same_content(struct dmakit_range_table *table,
+				const struct model *model)
+{
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range range;
+	size_t i;
+	int ret;
+
+	assert_int_equal(dmakit_range_table_count(table), model->count);
+	ret = dmakit_range_table_seek(table, 0, &cursor, &range);
+	for (i = 0; i < model->count; i++) {
+		assert_int_equal(ret, 0);
+		assert_range(&range, model->ranges[i].start, model->ranges[i].last,
+			     model->ranges[i].value);
+		ret = dmakit_range_table_next(&cursor, &range);
+	}
+	assert_int_equal(ret, -ENOENT);
+}
+
+/* ---- randomized comparison ----------------------------------------------- */
+
+struct random_plan {
+	uint64_t seed;
+	uint64_t base;     /* lowest address used */
+	uint64_t span;     /* addresses used: [base, base + span - 1] */
+	uint64_t max_len;  /* range lengths: 1..max_len */
+	unsigned int ops;
+};
+
+/* An address in the plan's window. */
+static uint64_t plan_addr(const struct random_plan *plan, uint64_t *rng)
+{
+	/* Now and then the very edges of the window. */
+	switch (rng_below(rng, 64)) {
+	case 0:
+		return plan->base;
+	case 1:
+		return plan->base + plan->span - 1;
+	default:
+		return plan->base + rng_below(rng, plan->span);
+	}
+}
+
+/* last for a range starting at @start, clipped to the window (no wrap). */
+static uint64_t plan_last(const struct random_plan *plan, uint64_t *rng,
+			  uint64_t start)
+{
+	uint64_t top = plan->base + plan->span - 1;
+	uint64_t len = 1 + rng_below(rng, plan->max_len);
+
+	return top - start < len - 1 ? top : start + len - 1;
+}
+
+/* A start that is in the model most of the time. */
+static uint64_t plan_existing_start(const struct random_plan *plan, uint64_t *rng,
+				    const struct model *model)
+{
+	if (model->count && rng_below(rng, 8) != 0)
+		return model->ranges[rng_below(rng, model->count)].start;
+	return plan_addr(plan, rng);
+}
+
+static void run_random_plan(const struct random_plan *plan)
+{
+	struct dmakit_range_table *table = new_table();
+	struct model model = { 0 };
+	struct removed_log got = { .table = table }, want = { 0 };
+	struct dmakit_range a, b;
+	uint64_t rng = plan->seed;
+	size_t peak = 0;
+	unsigned int op;
+
+	for (op = 0; op < plan->ops; op++) {
+		/* Phases: grow for a while, then shrink, twice over. */
+		unsigned int insert_weight = (op / (plan->ops / 4)) % 2 == 0 ? 60 : 25;
+		unsigned int dice = rng_below(&rng, 100);
+		uint64_t start, last, value;
+
+		if (dice < insert_weight) {
+			start = plan_addr(plan, &rng);
+			last = plan_last(plan, &rng, start);
+			value = rng_next(&rng);
+			if (rng_below(&rng, 200) == 0) {
+				/* A reversed range now and then. */
+				uint64_t tmp = start;
+
+				start = last;
+				last = tmp;
+			}
+			assert_int_equal(dmakit_range_table_insert(table, start, last, value),
+					 model_insert(&model, start, last, value));
+		} else if (dice < insert_weight + 20) {
+			start = plan_existing_start(plan, &rng, &model);
+			memset(&a, 0, sizeof(a));
+			memset(&b, 0, sizeof(b));
+			assert_int_equal(dmakit_range_table_remove(table, start, &a),
+					 model_remove(&model, start, &b));
+			assert_memory_equal(&a, &b, sizeof(a));
+		} else if (dice < insert_weight + 22) {
+			int64_t removed;
+			/* Mostly small windows, rarely a huge one. */
+			uint64_t width = rng_below(&rng, 400) == 0 ? plan->span :
+					 rng_below(&rng, 40 * plan->max_len) + 1;
+
+			start = plan_addr(plan, &rng);
+			last = plan_last(plan, &rng, start);
+			if (plan->base + plan->span - 1 - start > width)
+				last = start + width;
+			else
+				last = plan->base + plan->span - 1;
+			removed_log_reset(&got);
+			removed_log_reset(&want);
+			removed = dmakit_range_table_remove_inside(table, start, last,
+								  removed_log_cb, &got);
+			assert_int_equal(removed, model_remove_inside(&model, start, last,
+								      &want));
+			assert_int_equal(got.count, want.count);
+			if (got.count)
+				assert_memory_equal(got.ranges, want.ranges,
+						    got.count * sizeof(*got.ranges));
+		} else if (dice < insert_weight + 24) {
+			start = plan_existing_start(plan, &rng, &model);
+			value = rng_next(&rng);
+			{
+				size_t i = model_index_of_start(&model, start);
+				int expect = i < model.count ? 0 : -ENOENT;
+
+				if (i < model.count)
+					model.ranges[i].value = value;
+				assert_int_equal(dmakit_range_table_set_value(table, start, value),
+						 expect);
+			}
+		} else if (dice < insert_weight + 28) {
+			start = plan_addr(plan, &rng);
+			last = plan_last(plan, &rng, start);
+			memset(&a, 0, sizeof(a));
+			memset(&b, 0, sizeof(b));
+			assert_int_equal(dmakit_range_table_first_overlap(table, start, last, &a),
+					 model_first_overlap(&model, start, last, &b));
+			assert_memory_equal(&a, &b, sizeof(a));
+		} else if (dice < insert_weight + 29) {
+			/* Seek and walk a few steps. */
+			struct dmakit_range_cursor cursor;
+			size_t i = model_lower_bound(&model, start = plan_addr(plan, &rng));
+			int ret = dmakit_range_table_seek(table, start, &cursor, &a);
+			unsigned int step;
+
+			for (step = 0; step < 70; step++, i++) {
+				if (i >= model.count) {
+					assert_int_equal(ret, -ENOENT);
+					break;
+				}
+				assert_int_equal(ret, 0);
+				assert_memory_equal(&a, &model.ranges[i], sizeof(a));
+				ret = dmakit_range_table_next(&cursor, &a);
+			}
+		} else {
+			/* find: half the time an address just inside or outside an edge. */
+			uint64_t addr = plan_addr(plan, &rng);
+
+			if (model.count && rng_below(&rng, 2)) {
+				const struct dmakit_range *r =
+					&model.ranges[rng_below(&rng, model.count)];
+
+				switch (rng_below(&rng, 4)) {
+				case 0: addr = r->start; break;
+				case 1: addr = r->last; break;
+				case 2: addr = r->start ? r->start - 1 : 0; break;
+				default: addr = r->last < UINT64_MAX ? r->last + 1 : r->last; break;
+				}
+			}
+			memset(&a, 0, sizeof(a));
+			memset(&b, 0, sizeof(b));
+			assert_int_equal(dmakit_range_table_find(table, addr, &a),
+					 model_find(&model, addr, &b));
+			assert_memory_equal(&a, &b, sizeof(a));
+		}
+
+		assert_int_equal(dmakit_range_table_count(table), model.count);
+		if (model.count > peak)
+			peak = model.count;
+		if (op % 1000 == 999)
+			assert_int_equal(dmakit_range_table_check(table), 0);
+		if (op % 20000 == 19999)
+			assert_same_content(table, &model);
+	}
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	assert_same_content(table, &model);
+	/* The plan must actually have built a tree of several levels. */
+	print_message("seed %llu: peak %zu ranges\n", (unsigned long long)plan->seed, peak);
+	assert_true(peak > 4000);
+
+	free(model.ranges);
+	free(got.ranges);
+	free(want.ranges);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_random_dense_low(void **state)
+{
+	/* Crowded: many overlaps refused, at address 0. */
+	const struct random_plan plan = {
+		.seed = 1, .base = 0, .span = 1ULL << 18, .max_len = 8, .ops = 70000,
+	};
+
+	(void)state;
+	run_random_plan(&plan);
+}
+
+static void test_random_top_of_space(void **state)
+{
+	/* The window ends at UINT64_MAX. */
+	const struct random_plan plan = {
+		.seed = 2, .base = UINT64_MAX - (1ULL << 18) + 1, .span = 1ULL << 18,
+		.max_len = 8, .ops = 70000,
+	};
+
+	(void)state;
+	run_random_plan(&plan);
+}
+
+static void test_random_sparse(void **state)
+{
+	/* Mostly fitting: a big table of long ranges. */
+	const struct random_plan plan = {
+		.seed = 3, .base = 1ULL << 40, .span = 1ULL << 32,
+		.max_len = 1ULL << 16, .ops = 70000,
+	};
+
+	(void)state;
+	run_random_plan(&plan);
+}
+
+/* ---- volume: growth, shrinkage, memory ------------------------------------ */
+
+static void test_grow_and_shrink_random_order(void **state)
+{
+	const uint64_t n = 200000;
+	struct dmakit_range_table *table = new_table();
+	size_t empty_memory = dmakit_range_table_memory(table);
+	uint64_t *order = malloc(n * sizeof(*order));
+	uint64_t rng = 42, i;
+
+	(void)state;
+	assert_non_null(order);
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		uint64_t j = rng_below(&rng, i + 1), tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t k = order[i];
+
+		assert_int_equal(dmakit_range_table_insert(table, k * 8192, k * 8192 + 4095, k), 0);
+		if (i % 20000 == 0)
+			assert_int_equal(dmakit_range_table_check(table), 0);
+	}
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	/* Remove in a different random order, checking on the way down. */
+	for (i = n - 1; i > 0; i--) {
+		uint64_t j = rng_below(&rng, i + 1), tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		struct dmakit_range range;
+		uint64_t k = order[i];
+
+		assert_int_equal(dmakit_range_table_remove(table, k * 8192, &range), 0);
+		assert_range(&range, k * 8192, k * 8192 + 4095, k);
+		if (i % 20000 == 0 || n - i < 200)
+			assert_int_equal(dmakit_range_table_check(table), 0);
+	}
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_int_equal(dmakit_range_table_memory(table), empty_memory);
+	free(order);
+	dmakit_range_table_destroy(table);
+}
+
+/*
+ * Punch random holes (remove_inside with partial overlaps at both ends) into
+ * a tree filled by ascending inserts, where every node is full: underfull
+ * nodes then often sit next to full siblings and must borrow rather than
+ * merge. The model is one "still there" flag per range.
+ */
+static void test_punch_holes_in_full_tree(void **state)
+{
+	const uint64_t n = 500000, base = 1ULL << 36, page = 4 * KIB;
+	struct dmakit_range_table *table = new_table();
+	struct removed_log log = { .table = table };
+	bool *alive = malloc(n * sizeof(*alive));
+	uint64_t rng = 7, i, window;
+
+	(void)state;
+	assert_non_null(alive);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(dmakit_range_table_insert(table, base + i * page,
+							   base + i * page + page - 1, i), 0);
+		alive[i] = true;
+	}
+	for (window = 0; window < 400; window++) {
+		uint64_t first = rng_below(&rng, n);
+		uint64_t width = 1 + rng_below(&rng, window % 2 ? 200 : 4000);
+		uint64_t end = first + width < n ? first + width : n; /* exclusive */
+		uint64_t start = base + first * page + (rng_below(&rng, 2) ? 0 : 1);
+		uint64_t last = base + end * page - 1 - (rng_below(&rng, 2) ? 0 : 1);
+		uint64_t lo = start == base + first * page ? first : first + 1;
+		uint64_t hi = last == base + end * page - 1 ? end : end - 1;
+		int64_t expect = 0;
+
+		for (i = lo; i < hi; i++) {
+			expect += alive[i];
+			alive[i] = false;
+		}
+		removed_log_reset(&log);
+		assert_int_equal(dmakit_range_table_remove_inside(table, start, last,
+								  removed_log_cb, &log), expect);
+		for (i = 0; i < log.count; i++)
+			assert_true(log.ranges[i].value >= lo && log.ranges[i].value < hi);
+		if (window % 16 == 0)
+			assert_int_equal(dmakit_range_table_check(table), 0);
+	}
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	{
+		struct dmakit_range_cursor cursor;
+		struct dmakit_range range;
+		size_t left = 0;
+		int ret = dmakit_range_table_seek(table, 0, &cursor, &range);
+
+		for (i = 0; i < n; i++) {
+			if (!alive[i])
+				continue;
+			assert_int_equal(ret, 0);
+			assert_range(&range, base + i * page, base + i * page + page - 1, i);
+			ret = dmakit_range_table_next(&cursor, &range);
+			left++;
+		}
+		assert_int_equal(ret, -ENOENT);
+		assert_int_equal(dmakit_range_table_count(table), left);
+	}
+	free(alive);
+	free(log.ranges);
+	dmakit_range_table_destroy(table);
+}
+
+static void test_sequential_million_bytes_per_range(void **state)
+{
+	const uint64_t n = 1000000, base = 1ULL << 32;
+	struct dmakit_range_table *table = new_table();
+	size_t empty_memory = dmakit_range_table_memory(table);
+	struct removed_log log = { 0 };
+	double bytes_per_range;
+	uint64_t i;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		assert_int_equal(dmakit_range_table_insert(table, base + i * 4 * KIB,
+							   base + i * 4 * KIB + 4 * KIB - 1, i), 0);
+	assert_int_equal(dmakit_range_table_count(table), n);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	bytes_per_range = (double)dmakit_range_table_memory(table) / (double)n;
+	print_message("sequential 1M x 4 KiB: %.2f bytes per range\n", bytes_per_range);
+	assert_true(bytes_per_range <= 48.0);
+	/* Ascending inserts fill nodes completely: well under the budget. */
+	assert_true(bytes_per_range <= 26.0);
+
+	assert_find(table, base, base, base + 4 * KIB - 1, 0);
+	assert_find(table, base + n * 4 * KIB - 1, base + (n - 1) * 4 * KIB,
+		    base + n * 4 * KIB - 1, n - 1);
+	assert_no_find(table, base - 1);
+	assert_no_find(table, base + n * 4 * KIB);
+
+	/* Unmap everything in one call, in order. */
+	assert_int_equal(dmakit_range_table_remove_inside(table, 0, UINT64_MAX,
+							  removed_log_cb, &log), (int64_t)n);
+	assert_int_equal(log.count, n);
+	for (i = 0; i < n; i += 99991)
+		assert_range(&log.ranges[i], base + i * 4 * KIB,
+			     base + i * 4 * KIB + 4 * KIB - 1, i);
+	assert_range(&log.ranges[n - 1], base + (n - 1) * 4 * KIB,
+		     base + n * 4 * KIB - 1, n - 1);
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_int_equal(dmakit_range_table_memory(table), empty_memory);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	free(log.ranges);
+	dmakit_range_table_destroy(table);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_table),
+		cmocka_unit_test(test_null_table),
+		cmocka_unit_test(test_insert_overlap_and_touching),
+		cmocka_unit_test(test_find_hits_and_misses),
+		cmocka_unit_test(test_address_space_ends),
+		cmocka_unit_test(test_first_overlap),
+		cmocka_unit_test(test_set_value),
+		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_remove_inside),
+		cmocka_unit_test(test_cursor),
+		cmocka_unit_test(test_random_dense_low),
+		cmocka_unit_test(test_random_top_of_space),
+		cmocka_unit_test(test_random_sparse),
+		cmocka_unit_test(test_grow_and_shrink_random_order),
+		cmocka_unit_test(test_punch_holes_in_full_tree),
+		cmocka_unit_test(test_sequential_million_bytes_per_range),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
