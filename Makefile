@@ -10,7 +10,7 @@ BUILD      ?= build
 SAN_BUILD  ?= build-san
 MESON_OPTS ?=
 
-.PHONY: all run check deps build build-san test test-san help clean
+.PHONY: all run check deps build build-san test test-san lab lab-fuzz help clean
 
 all: build
 
@@ -18,6 +18,9 @@ help:
 	@echo "make run     install missing packages, build, replay the example trace"
 	@echo "make check   install missing packages, build, run every test (plain and ASan+UBSan)"
 	@echo "make build   configure and build into $(BUILD)/"
+	@echo "make lab     run the real-kernel lab tests only"
+	@echo "make lab-fuzz SEEDS='1 2 3' OPS=2000"
+	@echo "             differential runs of random traces: real kernel vs emulator"
 	@echo "make clean   remove the build directories"
 
 deps:
@@ -52,6 +55,15 @@ check: build build-san
 	$(MAKE) --no-print-directory test-san || rc=1; \
 	sh scripts/test-summary.sh $(BUILD) $(SAN_BUILD); \
 	exit $$rc
+
+lab: build
+	meson test -C $(BUILD) --suite lab --print-errorlogs -v
+
+SEEDS ?= $(shell seq -s ' ' 1 32)
+OPS ?= 2000
+lab-fuzz: build
+	SEEDS="$(SEEDS)" OPS="$(OPS)" tests/lab/real_kernel.sh \
+		$(BUILD)/dmakit-static $(BUILD)/tests/lab/dma_proof $(CURDIR)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

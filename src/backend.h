@@ -24,7 +24,12 @@ struct dmakit_backend_ops {
 	int (*stats)(void *state, struct dmakit_container_stats *out);
 	/* The lowest mapping ending at or above @iova; NULL: -EOPNOTSUPP. */
 	int (*seek_mapping)(void *state, uint64_t iova, struct dmakit_mapping *out);
+	/* VFIO_GROUP_GET_DEVICE_FD: a new fd or -errno; NULL: -EOPNOTSUPP. */
+	int (*device_fd)(void *state, const char *name);
 };
+
+/* The device fd of @name in @c's group (device.c), or -errno. */
+int dmakit__container_device_fd(struct dmakit_container *c, const char *name);
 
 extern const struct dmakit_backend_ops dmakit__emu_type1_ops;
 extern const struct dmakit_backend_ops dmakit__linux_ops;

@@ -184,3 +184,14 @@ DMAKIT_EXPORT int dmakit_container_seek_mapping(struct dmakit_container *c, uint
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
+
+int dmakit__container_device_fd(struct dmakit_container *c, const char *name)
+{
+	int ret = -EOPNOTSUPP;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->ops->device_fd)
+		ret = c->ops->device_fd(c->state, name);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}

@@ -16,10 +16,12 @@
  *   - a table at level l covers 4 KiB << (9 * (l + 1)) bytes and sits at index
  *     `iova >> (12 + 9 * (l + 1))` of its level ("table (l, index)");
  *   - the top table is at level `levels - 1`, index 0; it always exists and is
- *     counted in table_pages; the address width is 12 + 9 * levels bits.
+ *     counted in table_pages; the address width is 12 + 9 * levels bits
+ *     (levels 1 to DMAKIT_IOPT_MAX_LEVELS are accepted; VT-d uses 3 to 5).
  * The configured pgsize_bitmap may hold only native sizes whose level is
  * below `levels` (4K|2M|1G for VT-d). Non-native sizes (AMD v1's replicated
- * PTEs, ARM's 64K granule) are not modelled: create() returns NULL for them.
+ * PTEs, ARM's 64K granule) and AMD's dynamic top level are not modelled:
+ * create() returns NULL for such a bitmap.
  *
  * What is stored:
  *   - Leaves as RUNS: (start, shift, count) = `count` leaves of 1 << shift
@@ -27,13 +29,14 @@
  *     runs that touch with the same leaf size are merged, so mapping a 1 TiB
  *     guest as 268M separate 4 KiB maps in ascending order stores one run.
  *     Physical addresses are not stored (nothing here needs them). The run
- *     store is a treap behind five small functions (runs_*), so it can be
- *     swapped for the project's range table.
+ *     store is a treap used only through the runs_* functions (find the run
+ *     at or below / at or above an address, insert, remove, reserve), so it
+ *     can be swapped for the project's range table.
  *   - Tables as records in an open-addressing hash keyed by (level, index),
- *     one 16-byte slot per table page that exists (the top table lives in the
- *     model itself). A record counts its live entries: n_leaves (leaf
- *     entries) and n_tables (lower tables present). Memory is therefore per
- *     table page and per run, never per PTE.
+ *     one 16-byte slot per table page that exists, at a load of at most 3/4
+ *     (the top table lives in the model itself). A record counts its live
+ *     entries: n_leaves (leaf entries) and n_tables (lower tables present).
+ *     Memory is therefore per table page and per run, never per PTE.
  *
  * Invariants (checked by dmakit__iopt_model_check()):
  *   I1 every leaf has all tables on its path, from its own level up to the
@@ -51,8 +54,9 @@
  * then any existing leaf in [iova, iova + size) gives -EADDRINUSE. Both are
  * decided before anything changes, and the memory map needs is reserved
  * before anything changes too (-ENOMEM), so an error leaves the model as it
- * was, map_calls included (the real kernel can leave tables behind on that
- * path; the contract here is all-or-nothing). Then, for each
+ * was, map_calls included (the kernel undoes a failed iommu_map through
+ * iommu_unmap, which can leave table pages behind; the contract here is
+ * all-or-nothing). Then, for each
  * dmakit_iommu_pgsize() step (pgsize, count): create the missing tables on
  * the leaves' paths, top down; install the leaves; for a leaf above level 0
  * whose slot holds a lower table (which holds no leaf, or the overlap check
@@ -76,11 +80,16 @@
  *   - the top table is never freed.
  * unmap_calls counts every unmap call made on a model.
  *
- * Memory: unmap allocates at most one run record per step (removing the
+ * Memory: unmap needs at most one new run record per step (removing the
  * middle of a run splits it). The record comes from a small reserve that
  * every call tops up; if the allocator has failed so that the reserve is
  * empty, a step that needs a split unmaps nothing and the unmap stops there.
- * Nothing else on the unmap path allocates, and destroy never fails.
+ * Unmap may also shrink the table hash once it is 1/8 full; if that
+ * allocation fails the old hash stays. Destroy never fails.
+ *
+ * Cost: map and unmap are O(log runs + table pages touched), independent of
+ * the number of leaves (one call mapping 1 TiB as 4K leaves walks its
+ * 525K table pages once, never its 268M leaves).
  *
  * Thread safety: none; a model is owned by one container.
  */
@@ -591,7 +600,8 @@ static int leaf_level_of(unsigned int shift)
 	return (int)((shift - PT_SHIFT) / PT_BITS);
 }
 
-DMAKIT_EXPORT struct dmakit_iopt_model *dmakit_iopt_model_create(const struct dmakit_iopt_config *cfg)
+DMAKIT_EXPORT struct dmakit_iopt_model *
+dmakit_iopt_model_create(const struct dmakit_iopt_config *cfg)
 {
 	struct dmakit_iopt_model *m;
 	uint64_t bits;
@@ -702,10 +712,12 @@ static void map_step(struct dmakit_iopt_model *m, uint64_t s,
 		uint64_t last = (s + len - 1) >> table_shift(l);
 
 		for (t = first; t <= last; t++) {
+			struct table_rec *parent;
+
 			if (hash_find(&m->tables, table_key(l, t)))
 				continue;
-			struct table_rec *parent = table_get(m, l + 1, t >> PT_BITS);
-
+			/* Inserting moves no record: @parent stays valid. */
+			parent = table_get(m, l + 1, t >> PT_BITS);
 			hash_insert(&m->tables, table_key(l, t));
 			if (parent) /* always: created on the previous pass */
 				parent->n_tables++;
@@ -725,8 +737,9 @@ static void map_step(struct dmakit_iopt_model *m, uint64_t s,
 		if (leaf_level > 0 && rec->n_tables) {
 			for (i = 0; i < k; i++) {
 				uint64_t lower = (addr >> shift) + i;
+				uint64_t key = table_key(leaf_level - 1, lower);
 
-				if (hash_find(&m->tables, table_key(leaf_level - 1, lower))) {
+				if (hash_find(&m->tables, key)) {
 					free_subtree(m, leaf_level - 1, lower);
 					freed++;
 				}
@@ -749,7 +762,7 @@ DMAKIT_EXPORT int dmakit_iopt_model_map(struct dmakit_iopt_model *model, uint64_
 	uint64_t last, missing = 0, steps = 0;
 	uint64_t s, pa, left, pgsize, count;
 	struct run *r;
-	unsigned int l;
+	unsigned int l, level;
 	int ret;
 
 	if (!m || !size || ((iova | paddr | size) & (m->min_pgsize - 1)))
@@ -771,9 +784,8 @@ DMAKIT_EXPORT int dmakit_iopt_model_map(struct dmakit_iopt_model *model, uint64_
 		pgsize = dmakit_iommu_pgsize(m->pgsize_bitmap, s, pa, left, &count);
 		if (!pgsize)
 			return -EINVAL; /* cannot happen: alignment was checked */
-		missing += step_missing_tables(m, s, pgsize * count,
-					       (unsigned int)leaf_level_of(ffs64_idx(pgsize)),
-					       seen);
+		level = (unsigned int)leaf_level_of(ffs64_idx(pgsize));
+		missing += step_missing_tables(m, s, pgsize * count, level, seen);
 		s += pgsize * count;
 		pa += pgsize * count;
 		left -= pgsize * count;
@@ -1001,7 +1013,9 @@ static void check_runs(struct check_ctx *cx, const struct run *r)
 
 			/* I1: the whole path up to the top exists. */
 			for (l = (unsigned int)level + 1; l < cx->m->top; l++) {
-				if (!hash_find(&cx->copy, table_key(l, addr >> table_shift(l))))
+				uint64_t key = table_key(l, addr >> table_shift(l));
+
+				if (!hash_find(&cx->copy, key))
 					cx->bad = 1;
 			}
 			if (!rec || rec->n_leaves < k) {
@@ -1040,7 +1054,8 @@ int dmakit__iopt_model_check(const struct dmakit_iopt_model *model)
 		if (key == TABLE_EMPTY)
 			continue;
 		l = (unsigned int)(key & 7);
-		if (l >= model->top || (key >> 3) > (model->last_iova >> table_shift(l))) {
+		if (l >= model->top ||
+		    (key >> 3) > (model->last_iova >> table_shift(l))) {
 			cx.bad = 1;
 			break;
 		}

@@ -113,6 +113,14 @@ static int linux_stats(void *state, struct dmakit_container_stats *out)
 	return 0;
 }
 
+static int linux_device_fd(void *state, const char *name)
+{
+	struct linux_container *lc = state;
+	int fd = ioctl(lc->group_fd, DMAKIT_VFIO_GROUP_GET_DEVICE_FD, name);
+
+	return fd < 0 ? -errno : fd;
+}
+
 const struct dmakit_backend_ops dmakit__linux_ops = {
 	.name = "linux",
 	.open = linux_open,
@@ -120,4 +128,6 @@ const struct dmakit_backend_ops dmakit__linux_ops = {
 	.ioctl = linux_ioctl,
 	.declare_memory = NULL,
 	.stats = linux_stats,
+	.seek_mapping = NULL,
+	.device_fd = linux_device_fd,
 };

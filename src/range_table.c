@@ -154,12 +154,21 @@ struct rt_inner {
 };
 
 struct dmakit_range_table {
-	void *root;           /* NULL when empty; a leaf when height == 0 */
-	unsigned int height;  /* inner levels above the leaves */
-	size_t count;         /* ranges held */
-	size_t nr_leaves;     /* leaves allocated, for memory() */
-	size_t nr_inners;     /* inner nodes allocated, for memory() */
-	struct rt_leaf *hint; /* leaf of the last successful look-up, or NULL */
+	/* What a look-up reads, together in the first cache line. */
+	void *root;          /* NULL when empty; a leaf when height == 0 */
+	unsigned int height; /* inner levels above the leaves */
+	uint64_t max_last;   /* greatest last in the table; 0 when empty */
+	/*
+	 * The last-hit cache: every key in [hint_low, hint_high] has its lower
+	 * bound in the leaf hint. hint_low > hint_high when there is none.
+	 */
+	uint64_t hint_low;
+	uint64_t hint_high;
+	struct rt_leaf *hint;
+
+	size_t count;     /* ranges held */
+	size_t nr_leaves; /* leaves allocated, for memory() */
+	size_t nr_inners; /* inner nodes allocated, for memory() */
 };
 
 /*
@@ -191,42 +200,77 @@ static void rt_free(void *ptr)
 }
 
 /*
- * rt_search() - lower bound: the index of the first key >= @key among the
- * @cap keys (sorted, padded), or @cap when every key is smaller.
+ * The lower-bound search of a node: the index of the first key >= @key among
+ * its @cap keys (sorted, padded), or @cap when every key is smaller. In two
+ * rounds, neither with a branch that depends on the data:
  *
- * Round one counts the cache lines whose last key is < @key (independent
- * loads, one per line, all in flight together); round two counts the keys
- * < @key inside the line found. No branch depends on the data. The last line
- * is never ruled out in round one, so the answer @cap comes from round two.
+ * rt_search_line() counts the cache lines whose last key is < @key: one
+ * independent load per line, all in flight at once. The last line is never
+ * ruled out, so the answer lies in the line found (or is @cap).
+ *
+ * rt_search_in_line() bisects that line of RT_LINE_KEYS keys.
+ *
+ * Between the two rounds the callers prefetch the line of the other arrays
+ * (children, or starts and values) that the answer will index, so that fetch
+ * overlaps round two instead of following it.
  */
-static inline unsigned int rt_search(const uint64_t *keys, unsigned int cap,
-				     uint64_t key)
+static inline unsigned int rt_search_line(const uint64_t *keys,
+					  unsigned int cap, uint64_t key)
 {
-	unsigned int line = 0, in_line = 0, i;
+	unsigned int line = 0, i;
 
 #pragma GCC unroll 32
 	for (i = RT_LINE_KEYS - 1; i < cap - RT_LINE_KEYS; i += RT_LINE_KEYS)
 		line += keys[i] < key;
-	keys += line * RT_LINE_KEYS;
-#pragma GCC unroll 8
-	for (i = 0; i < RT_LINE_KEYS; i++)
-		in_line += keys[i] < key;
-	return line * RT_LINE_KEYS + in_line;
+	return line;
 }
 
+static inline unsigned int rt_search_in_line(const uint64_t *keys,
+					     unsigned int line, uint64_t key)
+{
+	const uint64_t *k = keys + line * RT_LINE_KEYS;
+	unsigned int pos = 0;
+
+	_Static_assert(RT_LINE_KEYS == 8, "the bisection below is for 8 keys");
+	pos += (unsigned int)(k[pos + 3] < key) * 4;
+	pos += (unsigned int)(k[pos + 1] < key) * 2;
+	pos += (unsigned int)(k[pos] < key);
+	pos += (unsigned int)(k[pos] < key);
+	return line * RT_LINE_KEYS + pos;
+}
+
+static inline unsigned int rt_search(const uint64_t *keys, unsigned int cap,
+				     uint64_t key)
+{
+	return rt_search_in_line(keys, rt_search_line(keys, cap, key), key);
+}
+
+/*
+ * The slot of the first range in @leaf with last >= @key, or the count when
+ * there is none.
+ */
 static inline unsigned int rt_leaf_search(const struct rt_leaf *leaf,
 					  uint64_t key)
 {
-	return rt_search(leaf->lasts, RT_LEAF_CAP, key);
+	unsigned int line = rt_search_line(leaf->lasts, RT_LEAF_CAP, key);
+
+	__builtin_prefetch(&leaf->starts[line * RT_LINE_KEYS]);
+	__builtin_prefetch(&leaf->values[line * RT_LINE_KEYS]);
+	return rt_search_in_line(leaf->lasts, line, key);
 }
 
-/* The child slot of @inner to descend into for @key; the last one if none. */
+/*
+ * The child slot of @inner to descend into for @key, which must not exceed
+ * the node's max (then the slot is always < count: no clamp, and the node's
+ * count, on another cache line, is not read).
+ */
 static inline unsigned int rt_inner_search(const struct rt_inner *inner,
 					   uint64_t key)
 {
-	unsigned int slot = rt_search(inner->pivots, RT_INNER_CAP, key);
+	unsigned int line = rt_search_line(inner->pivots, RT_INNER_CAP, key);
 
-	return slot < inner->count ? slot : inner->count - 1;
+	__builtin_prefetch(&inner->children[line * RT_LINE_KEYS]);
+	return rt_search_in_line(inner->pivots, line, key);
 }
 
 /* ---- nodes ------------------------------------------------------------ */
@@ -249,8 +293,6 @@ static struct rt_leaf *rt_leaf_alloc(struct dmakit_range_table *table)
 
 static void rt_leaf_free(struct dmakit_range_table *table, struct rt_leaf *leaf)
 {
-	if (table->hint == leaf)
-		table->hint = NULL;
 	table->nr_leaves--;
 	rt_free(leaf);
 }
@@ -401,18 +443,29 @@ static void rt_free_subtree(void *node, unsigned int height)
 
 /* ---- descent ---------------------------------------------------------- */
 
-/* The greatest last in a non-empty table. */
-static uint64_t rt_table_max(const struct dmakit_range_table *table)
+/* Recompute table->max_last from the root after a removal. */
+static void rt_update_max_last(struct dmakit_range_table *table)
 {
-	if (table->height == 0)
-		return rt_leaf_max(table->root);
-	return rt_inner_max(table->root);
+	if (!table->root)
+		table->max_last = 0;
+	else if (table->height == 0)
+		table->max_last = rt_leaf_max(table->root);
+	else
+		table->max_last = rt_inner_max(table->root);
+}
+
+/* Forget the last-hit cache; done by every change of the ranges. */
+static void rt_hint_forget(struct dmakit_range_table *table)
+{
+	table->hint = NULL;
+	table->hint_low = UINT64_MAX;
+	table->hint_high = 0;
 }
 
 /*
- * The leaf where the first range with last >= @key is, or the rightmost leaf
- * when @key is above every range. Records the path when @path is not NULL.
- * The table must not be empty.
+ * The leaf where the first range with last >= @key is. @key must not exceed
+ * table->max_last (so the table is not empty). Records the path when @path is
+ * not NULL.
  */
 static inline struct rt_leaf *rt_descend(const struct dmakit_range_table *table,
 					 uint64_t key, struct rt_path *path)
@@ -451,18 +504,35 @@ static struct rt_leaf *rt_descend_rightmost(const struct dmakit_range_table *tab
 }
 
 /*
- * A read-only look-up: the leaf holding the first range with last >= @key
- * (or the rightmost leaf), through the last-hit cache when it answers.
- * The table must not be empty.
+ * A look-up: the leaf holding the first range with last >= @key, which must
+ * not exceed table->max_last. Answered by the last-hit cache when it can;
+ * otherwise a descent, which then becomes the cache. The descent also yields
+ * the keys the leaf answers for: above the pivot left of each slot taken
+ * (the previous leaf's max, if any) and up to the pivot of the last slot
+ * taken (this leaf's max) -- both read from lines the search touched.
  */
 static inline struct rt_leaf *rt_lookup_leaf(struct dmakit_range_table *table,
 					     uint64_t key)
 {
-	struct rt_leaf *leaf = table->hint;
+	uint64_t low = 0, high = table->max_last;
+	void *node = table->root;
+	unsigned int level;
 
-	if (leaf && key >= leaf->starts[0] && key <= rt_leaf_max(leaf))
-		return leaf;
-	return rt_descend(table, key, NULL);
+	if (key >= table->hint_low && key <= table->hint_high)
+		return table->hint;
+	for (level = 0; level < table->height; level++) {
+		struct rt_inner *inner = node;
+		unsigned int slot = rt_inner_search(inner, key);
+
+		if (slot)
+			low = inner->pivots[slot - 1] + 1;
+		high = inner->pivots[slot];
+		node = inner->children[slot];
+	}
+	table->hint = node;
+	table->hint_low = low;
+	table->hint_high = high;
+	return node;
 }
 
 /*
@@ -680,6 +750,7 @@ DMAKIT_EXPORT struct dmakit_range_table *dmakit_range_table_create(void)
 	if (!table)
 		return NULL;
 	memset(table, 0, sizeof(*table));
+	rt_hint_forget(table);
 	return table;
 }
 
@@ -711,10 +782,11 @@ DMAKIT_EXPORT int dmakit_range_table_insert(struct dmakit_range_table *table,
 		leaf->count = 1;
 		table->root = leaf;
 		table->count = 1;
+		table->max_last = last;
 		return 0;
 	}
 
-	if (start > rt_table_max(table)) {
+	if (start > table->max_last) {
 		/* Above everything: append to the rightmost leaf. */
 		leaf = rt_descend_rightmost(table, &path);
 		slot = leaf->count;
@@ -726,14 +798,22 @@ DMAKIT_EXPORT int dmakit_range_table_insert(struct dmakit_range_table *table,
 			return -EEXIST;
 	}
 
-	if (leaf->count == RT_LEAF_CAP)
-		return rt_insert_split(table, &path, leaf, slot, start, last, value);
+	if (leaf->count == RT_LEAF_CAP) {
+		int ret = rt_insert_split(table, &path, leaf, slot, start, last,
+					  value);
 
-	rt_leaf_insert_at(leaf, slot, start, last, value);
-	table->count++;
-	/* Only an append raises the leaf's max (and then the whole spine's). */
-	if (slot == leaf->count - 1 && table->height)
-		rt_path_set_max(&path, table->height - 1, last);
+		if (ret)
+			return ret;
+	} else {
+		rt_leaf_insert_at(leaf, slot, start, last, value);
+		table->count++;
+		/* Only an append raises the leaf's max (and the spine's). */
+		if (slot == leaf->count - 1 && table->height)
+			rt_path_set_max(&path, table->height - 1, last);
+	}
+	if (last > table->max_last)
+		table->max_last = last;
+	rt_hint_forget(table);
 	return 0;
 }
 
@@ -748,13 +828,13 @@ DMAKIT_EXPORT int dmakit_range_table_find(struct dmakit_range_table *table,
 
 	if (!table)
 		return -EINVAL;
-	if (!table->root)
+	if (!table->root || addr > table->max_last)
 		return -ENOENT;
 	leaf = rt_lookup_leaf(table, addr);
+	/* addr <= the leaf's max, so the slot holds a range. */
 	slot = rt_leaf_search(leaf, addr);
-	if (slot >= leaf->count || leaf->starts[slot] > addr)
+	if (leaf->starts[slot] > addr)
 		return -ENOENT;
-	table->hint = leaf;
 	if (out)
 		rt_leaf_get(leaf, slot, out);
 	return 0;
@@ -769,13 +849,12 @@ DMAKIT_EXPORT int dmakit_range_table_first_overlap(struct dmakit_range_table *ta
 
 	if (!table || last < start)
 		return -EINVAL;
-	if (!table->root)
+	if (!table->root || start > table->max_last)
 		return -ENOENT;
 	leaf = rt_lookup_leaf(table, start);
 	slot = rt_leaf_search(leaf, start);
-	if (slot >= leaf->count || leaf->starts[slot] > last)
+	if (leaf->starts[slot] > last)
 		return -ENOENT;
-	table->hint = leaf;
 	if (out)
 		rt_leaf_get(leaf, slot, out);
 	return 0;
@@ -789,13 +868,12 @@ DMAKIT_EXPORT int dmakit_range_table_set_value(struct dmakit_range_table *table,
 
 	if (!table)
 		return -EINVAL;
-	if (!table->root)
+	if (!table->root || start > table->max_last)
 		return -ENOENT;
 	leaf = rt_lookup_leaf(table, start);
 	slot = rt_leaf_search(leaf, start);
-	if (slot >= leaf->count || leaf->starts[slot] != start)
+	if (leaf->starts[slot] != start)
 		return -ENOENT;
-	table->hint = leaf;
 	leaf->values[slot] = value;
 	return 0;
 }
@@ -1016,17 +1094,19 @@ DMAKIT_EXPORT int dmakit_range_table_remove(struct dmakit_range_table *table,
 
 	if (!table)
 		return -EINVAL;
-	if (!table->root)
+	if (!table->root || start > table->max_last)
 		return -ENOENT;
 	leaf = rt_descend(table, start, &path);
 	slot = rt_leaf_search(leaf, start);
-	if (slot >= leaf->count || leaf->starts[slot] != start)
+	if (leaf->starts[slot] != start)
 		return -ENOENT;
 	if (out)
 		rt_leaf_get(leaf, slot, out);
+	rt_hint_forget(table);
 	rt_leaf_remove_at(leaf, slot, 1);
 	table->count--;
 	rt_leaf_shrunk(table, &path, leaf);
+	rt_update_max_last(table);
 	return 0;
 }
 
@@ -1047,15 +1127,13 @@ DMAKIT_EXPORT int64_t dmakit_range_table_remove_inside(
 	 * the first range with last >= start (skipped if it begins below start)
 	 * up to the last one with last <= last. Take them one leaf at a time.
 	 */
-	while (table->root) {
+	while (table->root && key <= table->max_last) {
 		struct rt_path path;
 		struct rt_leaf *leaf = rt_descend(table, key, &path);
 		unsigned int first = rt_leaf_search(leaf, key), end, n, i;
 		uint64_t examined_max;
 		bool whole_leaf;
 
-		if (first >= leaf->count)
-			break;
 		if (leaf->starts[first] < start)
 			first++; /* only partly inside */
 		end = first;
@@ -1070,9 +1148,11 @@ DMAKIT_EXPORT int64_t dmakit_range_table_remove_inside(
 		if (n) {
 			for (i = 0; i < n; i++)
 				rt_leaf_get(leaf, first + i, &batch[i]);
+			rt_hint_forget(table);
 			rt_leaf_remove_at(leaf, first, n);
 			table->count -= n;
 			rt_leaf_shrunk(table, &path, leaf);
+			rt_update_max_last(table);
 			if (removed_cb) {
 				for (i = 0; i < n; i++)
 					removed_cb(ctx, &batch[i]);
@@ -1107,12 +1187,10 @@ DMAKIT_EXPORT int dmakit_range_table_seek(const struct dmakit_range_table *table
 	cursor->table = table;
 	cursor->leaf = NULL;
 	cursor->slot = 0;
-	if (!table->root)
+	if (!table->root || addr > table->max_last)
 		return -ENOENT;
 	leaf = rt_descend(table, addr, NULL);
 	slot = rt_leaf_search(leaf, addr);
-	if (slot >= leaf->count)
-		return -ENOENT;
 	cursor->leaf = leaf;
 	cursor->slot = slot;
 	if (out)
@@ -1153,6 +1231,7 @@ struct rt_check {
 	size_t ranges;
 	size_t leaves;
 	size_t inners;
+	uint64_t hint_low; /* what hint_low must be, once the hint leaf is seen */
 	bool hint_seen;
 };
 
@@ -1182,8 +1261,10 @@ static bool rt_check_leaf(struct rt_check *check, const struct rt_leaf *leaf,
 		return false;
 	if (on_spine != !leaf->next)
 		return false;
-	if (leaf == check->table->hint)
+	if (leaf == check->table->hint) {
 		check->hint_seen = true;
+		check->hint_low = prev ? rt_leaf_max(prev) + 1 : 0;
+	}
 	check->prev_leaf = leaf;
 	check->ranges += leaf->count;
 	check->leaves++;
@@ -1238,7 +1319,8 @@ DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *tabl
 		return -EINVAL;
 	if (!table->root) {
 		if (table->count || table->height || table->nr_leaves ||
-		    table->nr_inners || table->hint)
+		    table->nr_inners || table->max_last || table->hint ||
+		    table->hint_low <= table->hint_high)
 			return -EUCLEAN;
 		return 0;
 	}
@@ -1248,7 +1330,15 @@ DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *tabl
 	if (check.prev_leaf->next || check.ranges != table->count ||
 	    check.leaves != table->nr_leaves || check.inners != table->nr_inners)
 		return -EUCLEAN;
-	if (table->hint && !check.hint_seen)
+	if (table->max_last != max)
 		return -EUCLEAN;
+	/* The cache, if any, names a leaf and exactly the keys it answers. */
+	if (table->hint) {
+		if (!check.hint_seen || table->hint_low != check.hint_low ||
+		    table->hint_high != rt_leaf_max(table->hint))
+			return -EUCLEAN;
+	} else if (table->hint_low <= table->hint_high) {
+		return -EUCLEAN;
+	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <dmakit/range_table.h>
 #include <dmakit/iopt_model.h>
 #include <dmakit/container.h>
+#include <dmakit/device.h>
 #include <dmakit/trace.h>
 #include <dmakit/trace_gen.h>
 

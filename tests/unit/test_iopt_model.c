@@ -148,12 +148,12 @@ static void test_pgsize_edges(void **state)
 	assert_int_equal(dmakit_iommu_pgsize(VTD_BITMAP, 0, 0, 3 * SZ_1G, &count), SZ_1G);
 	assert_int_equal(count, 3);
 	/* Boundary 0x1ff000 away, but no whole 2M page after it: no stop. */
-	assert_int_equal(dmakit_iommu_pgsize(VTD_BITMAP, 0x1000, 0x1000, 0x3fe000, &count),
-			 SZ_4K);
+	assert_int_equal(dmakit_iommu_pgsize(VTD_BITMAP, 0x1000, 0x1000, 0x3fe000,
+					     &count), SZ_4K);
 	assert_int_equal(count, 0x3fe);
 	/* Exactly one 2M page fits after the boundary: stop there. */
-	assert_int_equal(dmakit_iommu_pgsize(VTD_BITMAP, 0x1000, 0x1000, 0x3ff000, &count),
-			 SZ_4K);
+	assert_int_equal(dmakit_iommu_pgsize(VTD_BITMAP, 0x1000, 0x1000, 0x3ff000,
+					     &count), SZ_4K);
 	assert_int_equal(count, 0x1ff);
 	/* Nothing fits: size 0, size below the smallest page, misaligned. */
 	assert_int_equal(dmakit_iommu_pgsize(VTD_BITMAP, 0, 0, 0, &count), 0);
@@ -306,7 +306,8 @@ static void test_separate_unmaps_keep_table(void **state)
 	(void)state;
 
 	for (i = 0; i < 512; i++)
-		assert_int_equal(dmakit_iopt_model_unmap(m, SZ_2M + i * SZ_4K, SZ_4K), SZ_4K);
+		assert_int_equal(dmakit_iopt_model_unmap(m, SZ_2M + i * SZ_4K, SZ_4K),
+				 SZ_4K);
 	assert_model(m, 0, 0, 0, 3); /* the empty L0 table stays */
 	assert_int_equal(stats_of(m).unmap_calls, 512);
 
@@ -554,7 +555,8 @@ static void test_separate_4k_maps_store_runs(void **state)
 	/* Memory per table page, not per leaf: 514 table pages, 262144 PTEs. */
 	assert_true(dmakit_iopt_model_memory(m) < 64 * 1024);
 	for (i = 0; i < n; i++)
-		assert_int_equal(dmakit_iopt_model_unmap(m, SZ_1G + i * SZ_4K, SZ_4K), SZ_4K);
+		assert_int_equal(dmakit_iopt_model_unmap(m, SZ_1G + i * SZ_4K, SZ_4K),
+				 SZ_4K);
 	assert_model(m, 0, 0, 0, 2 + 512);
 	dmakit_iopt_model_destroy(m);
 }
@@ -700,7 +702,8 @@ static uint64_t ref_unmap(struct ref *r, uint64_t iova, uint64_t size)
 	if (!size || ((iova | size) & (SZ_4K - 1)))
 		return 0;
 	while (unmapped < size) {
-		pgsize = dmakit_iommu_pgsize(r->bitmap, iova, iova, size - unmapped, &count);
+		pgsize = dmakit_iommu_pgsize(r->bitmap, iova, iova, size - unmapped,
+					     &count);
 		n = ref_unmap_pages(r, iova, pgsize * count);
 		if (!n)
 			break;
