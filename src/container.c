@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "backend.h"
+#include "fault_internal.h"
 
 struct dmakit_container {
 	const struct dmakit_backend_ops *ops;
@@ -104,6 +105,9 @@ DMAKIT_EXPORT int dmakit_container_ioctl(struct dmakit_container *c, unsigned lo
 
 	if (!c)
 		return -EBADF;
+	ret = dmakit__fault_check(DMAKIT_FAULT_BACKEND_CALL);
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&c->lock);
 	ret = c->ops->ioctl(c->state, request, arg);
 	pthread_mutex_unlock(&c->lock);

@@ -743,6 +743,39 @@ static int rt_insert_split(struct dmakit_range_table *table,
 	return 0;
 }
 
+/*
+ * A new range that falls between two leaves has its lower bound at slot 0 of
+ * the right one. When that leaf is full but its left sibling (under the same
+ * parent) has room, append the range there instead of splitting: otherwise a
+ * remove-and-reinsert at a leaf boundary would split a full leaf each time,
+ * and a tree churned that way would drift towards half-full leaves.
+ * @returns whether the range was placed.
+ */
+static bool rt_insert_into_left_sibling(struct dmakit_range_table *table,
+					struct rt_path *path, uint64_t start,
+					uint64_t last, uint64_t value)
+{
+	struct rt_inner *parent;
+	struct rt_leaf *left;
+	unsigned int slot;
+
+	if (table->height == 0)
+		return false;
+	parent = path->nodes[table->height - 1];
+	slot = path->slots[table->height - 1];
+	if (slot == 0)
+		return false;
+	left = parent->children[slot - 1];
+	if (left->count == RT_LEAF_CAP)
+		return false;
+	rt_leaf_put(left, left->count, start, last, value);
+	left->count++;
+	/* Not the parent's last child: nothing above changes. */
+	parent->pivots[slot - 1] = last;
+	table->count++;
+	return true;
+}
+
 DMAKIT_EXPORT struct dmakit_range_table *dmakit_range_table_create(void)
 {
 	struct dmakit_range_table *table = rt_alloc(sizeof(*table));
@@ -799,9 +832,12 @@ DMAKIT_EXPORT int dmakit_range_table_insert(struct dmakit_range_table *table,
 	}
 
 	if (leaf->count == RT_LEAF_CAP) {
-		int ret = rt_insert_split(table, &path, leaf, slot, start, last,
-					  value);
+		int ret;
 
+		if (slot == 0 &&
+		    rt_insert_into_left_sibling(table, &path, start, last, value))
+			goto inserted;
+		ret = rt_insert_split(table, &path, leaf, slot, start, last, value);
 		if (ret)
 			return ret;
 	} else {
@@ -811,6 +847,7 @@ DMAKIT_EXPORT int dmakit_range_table_insert(struct dmakit_range_table *table,
 		if (slot == leaf->count - 1 && table->height)
 			rt_path_set_max(&path, table->height - 1, last);
 	}
+inserted:
 	if (last > table->max_last)
 		table->max_last = last;
 	rt_hint_forget(table);

@@ -23,6 +23,7 @@ struct cli_command {
 
 int cmd_replay(int argc, char **argv);
 int cmd_trace_gen(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* "dmakit: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

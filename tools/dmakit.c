@@ -14,6 +14,7 @@
 
 static const struct cli_command commands[] = {
 	{ "replay", cmd_replay, "run DMA traces on the emulated or the real kernel" },
+	{ "probe", cmd_probe, "report what this host allows: VFIO, limits, groups" },
 	{ "trace-gen", cmd_trace_gen, "write a seeded random trace for differential runs" },
 };
 

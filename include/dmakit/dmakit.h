@@ -13,6 +13,8 @@
 #include <dmakit/iopt_model.h>
 #include <dmakit/container.h>
 #include <dmakit/device.h>
+#include <dmakit/fault.h>
+#include <dmakit/probe.h>
 #include <dmakit/trace.h>
 #include <dmakit/trace_gen.h>
 

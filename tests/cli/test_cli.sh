@@ -84,6 +84,35 @@ expect version 0 "" -- --version
 expect help 0 "" -- --help
 expect replay_help 0 "" -- replay --help
 
+# probe: graceful on a host without VFIO (an empty root), never a crash here.
+mkdir -p "$tmp/emptyroot"
+"$dmakit" probe --root "$tmp/emptyroot" > "$tmp/probe.out" 2>&1
+rc=$?
+if [ "$rc" = 3 ] && grep -q "^VFIO is not loaded: load it as root with 'modprobe vfio-pci'.$" "$tmp/probe.out" &&
+   grep -q "^There are no IOMMU groups" "$tmp/probe.out"; then
+	passes=$((passes + 1))
+else
+	echo "FAIL probe_no_vfio: exit $rc: $(cat "$tmp/probe.out")"
+	fails=$((fails + 1))
+fi
+"$dmakit" probe --json --root "$tmp/emptyroot" > "$tmp/probe.json"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["groups"]==[] and d["dma_entry_limit"] is None and d["problems"]' "$tmp/probe.json"; then
+	passes=$((passes + 1))
+else
+	echo "FAIL probe_json: $(cat "$tmp/probe.json")"
+	fails=$((fails + 1))
+fi
+"$dmakit" probe > "$tmp/probe.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] || [ "$rc" = 3 ]; then
+	passes=$((passes + 1))
+else
+	echo "FAIL probe_this_host: exit $rc: $(cat "$tmp/probe.out")"
+	fails=$((fails + 1))
+fi
+expect probe_bad_option 2 "" -- probe --frobnicate
+expect probe_extra_arg 2 "probe: unexpected argument 'x'" -- probe x
+
 # The example of docs/trace-format.md prints exactly what it shows.
 "$dmakit" replay "$root/examples/traces/example.trace" > "$tmp/example.out"
 cat > "$tmp/example.expected" <<'END'

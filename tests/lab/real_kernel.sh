@@ -38,6 +38,14 @@ for t in conformance/*.trace random/*.trace; do
 done
 echo "=== dma-proof"
 dma_proof "$DMAKIT_LAB_GROUP" "$DMAKIT_LAB_DEVICE" 2>&1 || echo "exit $?"
+echo "=== probe-default"
+echo "env group=$DMAKIT_LAB_GROUP device=$DMAKIT_LAB_DEVICE kernel=$DMAKIT_LAB_KERNEL"
+dmakit probe --json; echo "exit $?"
+echo "=== probe-1000"
+echo 1000 > /sys/module/vfio_iommu_type1/parameters/dma_entry_limit
+echo "env group=$DMAKIT_LAB_GROUP device=$DMAKIT_LAB_DEVICE kernel=$DMAKIT_LAB_KERNEL"
+dmakit probe --json; echo "exit $?"
+echo 65535 > /sys/module/vfio_iommu_type1/parameters/dma_entry_limit
 echo "=== dmesg"
 dmesg | grep -i "dmar" | tail -n 20
 echo "=== end"
@@ -119,6 +127,50 @@ else
 	sed 's/^/  /' "$tmp/out/dma-proof"
 	fails=$((fails + 1))
 fi
+
+# probe: the values it reports are the ones the lab set up.
+for variant in default:65535 1000:1000; do
+	name=${variant%%:*}
+	limit=${variant##*:}
+	if python3 - "$tmp/out/probe-$name" "$limit" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read().splitlines()
+env = dict(kv.split("=", 1) for kv in text[0].split()[1:])
+exit_line = text[-1]
+doc = json.loads("\n".join(text[1:-1]))
+limit = int(sys.argv[2])
+group = int(env["group"].rsplit("/", 1)[1])
+problems = []
+def expect(what, got, want):
+    if got != want:
+        problems.append(f"{what}: {got!r}, expected {want!r}")
+expect("exit", exit_line, "exit 0")
+expect("kernel_release", doc["kernel_release"], env["kernel"])
+expect("modules", doc["modules"], {"vfio": True, "vfio_iommu_type1": True, "vfio_pci": True, "iommufd": False})
+expect("dev_vfio", doc["dev_vfio"], True)
+expect("dma_entry_limit", doc["dma_entry_limit"], limit)
+expect("cap_ipc_lock", doc["cap_ipc_lock"], True)
+g = [x for x in doc["groups"] if x["id"] == group]
+expect("edu group present", len(g), 1)
+if g:
+    g = g[0]
+    expect("devices", g["devices"], [{"address": env["device"], "driver": "vfio-pci"}])
+    expect("queried", g["queried"], True)
+    expect("dma_avail", g.get("dma_avail"), limit)
+    expect("iova_pgsizes", g.get("iova_pgsizes"), "0x40201000")
+    expect("iova_ranges", g.get("iova_ranges"), [{"start": "0x0", "end": "0xfedfffff"},
+                                                 {"start": "0xfef00000", "end": "0x7fffffffff"}])
+for p in problems:
+    print("  " + p)
+sys.exit(1 if problems else 0)
+PY
+	then
+		echo "ok probe (dma_entry_limit $limit): kernel, modules, limit, group, DMA_AVAIL, page sizes and ranges as set up"
+	else
+		echo "FAIL probe (dma_entry_limit $limit): the values differ from the lab's"
+		fails=$((fails + 1))
+	fi
+done
 
 echo "real kernel: $checked conformance traces, $total_ops random operations, $fails failures"
 [ "$fails" = 0 ]

@@ -300,10 +300,13 @@ static int _dirty(struct dmakit_container *c, uint32_t argsz, uint32_t flags)
 
 struct get_bitmap {
 	uint32_t argsz; /* 0: 48 */
+	uint32_t flags; /* 0: GET_BITMAP; NO_FLAGS: none */
 	uint64_t iova, size;
 	uint64_t pgsize, bitmap_size;
 	uint64_t *data;
 };
+
+#define NO_FLAGS 0xffffffffu
 
 static int _get_bitmap(struct dmakit_container *c, const struct get_bitmap *g)
 {
@@ -318,7 +321,7 @@ static int _get_bitmap(struct dmakit_container *c, const struct get_bitmap *g)
 
 	assert_non_null(d);
 	d->argsz = g->argsz ? g->argsz : hdr + sizeof(range);
-	d->flags = D_GET;
+	d->flags = g->flags == NO_FLAGS ? 0 : g->flags ? g->flags : D_GET;
 	memcpy(d->data, &range, sizeof(range));
 	ret = dmakit_container_dirty_pages(c, d);
 	free(d);
@@ -2355,13 +2358,26 @@ static void test_dirty_pages_unknown_flag_is_einval(void **state UNUSED)
 static void test_dirty_pages_more_than_one_flag_is_einval(void **state UNUSED)
 {
 	struct dmakit_container *c = open_v2();
+	uint64_t bitmap[1] = { 0 };
+	/* a GET_BITMAP payload that would succeed on its own */
+	struct get_bitmap g = { .iova = IOVA, .size = PG, .pgsize = PG, .bitmap_size = 8,
+				.data = bitmap };
 
+	map_ok(c, IOVA, PG, VA);
 	expect_err(EINVAL, c, _dirty(c, 8, D_START | D_STOP));
-	expect_err(EINVAL, c, _dirty(c, 48, D_START | D_GET));
-	expect_err(EINVAL, c, _dirty(c, 48, D_STOP | D_GET));
-	expect_err(EINVAL, c, _dirty(c, 48, D_START | D_STOP | D_GET));
+	assert_false(stats_of(c).dirty_tracking);
 	dirty_start_ok(c);
+	ret_eq(_get_bitmap(c, &g), 0); /* the control */
+	assert_int_equal(bitmap[0], 1);
+	bitmap[0] = 0;
 	expect_err(EINVAL, c, _dirty(c, 8, D_START | D_STOP));
+	g.flags = D_START | D_GET;
+	expect_err(EINVAL, c, _get_bitmap(c, &g));
+	g.flags = D_STOP | D_GET;
+	expect_err(EINVAL, c, _get_bitmap(c, &g));
+	g.flags = D_START | D_STOP | D_GET;
+	expect_err(EINVAL, c, _get_bitmap(c, &g));
+	assert_int_equal(bitmap[0], 0);
 	assert_true(stats_of(c).dirty_tracking);
 	dmakit_container_close(c);
 }
@@ -2369,9 +2385,17 @@ static void test_dirty_pages_more_than_one_flag_is_einval(void **state UNUSED)
 static void test_dirty_pages_no_flag_is_einval(void **state UNUSED)
 {
 	struct dmakit_container *c = open_v2();
+	uint64_t bitmap[1] = { 0 };
+	struct get_bitmap g = { .flags = NO_FLAGS, .iova = IOVA, .size = PG, .pgsize = PG,
+				.bitmap_size = 8, .data = bitmap };
 
+	map_ok(c, IOVA, PG, VA);
 	expect_err(EINVAL, c, _dirty(c, 8, 0));
-	expect_err(EINVAL, c, _dirty(c, 48, 0));
+	dirty_start_ok(c);
+	expect_err(EINVAL, c, _dirty(c, 8, 0));
+	/* with a GET_BITMAP payload that would succeed */
+	expect_err(EINVAL, c, _get_bitmap(c, &g));
+	assert_int_equal(bitmap[0], 0);
 	dmakit_container_close(c);
 }
 
@@ -2683,6 +2707,13 @@ static void test_get_bitmap_reports_every_page_and_keeps_mappings(void **state U
 		assert_int_equal(bitmap[3], 0xcafef00dull);
 		check_unchanged_(c, &before, "GET_BITMAP", __FILE__, __LINE__);
 	}
+	/* a dma whose bits start inside a word: the bits below it already in
+	 * that user word are read back and kept (the "leftover" OR) */
+	bitmap[0] = 0;
+	bitmap[1] = 0x21;           /* bits 64 and 69, below the dma at 70 */
+	ret_eq(_get_bitmap(c, &g), 0);
+	assert_int_equal(bitmap[0], 0x7);
+	assert_int_equal(bitmap[1], 0x21 | (0x1full << 6));
 	/* bits are relative to the requested iova */
 	memset(bitmap, 0, sizeof(bitmap));
 	g.iova = IOVA - 5 * PG;
