@@ -22,7 +22,10 @@
  *   - vaddr_invalid_count == number of dmas marked vaddr-invalid;
  *   - bitmap_bytes == sum of the dirty bitmaps' sizes while tracking is on,
  *     0 otherwise.
- * A call that fails leaves all of them, and the table, as they were.
+ * A call that fails leaves all of them, and the table, as they were. The IO
+ * page-table model alone may keep empty table pages after a MAP that failed
+ * part-way through its runs, exactly as the kernel's iommu_unmap() unwind
+ * does (it frees a table only when one call covers the table's span).
  *
  * Payload: a dma's range-table value packs its vaddr (page aligned, so the
  * low 12 bits are free) with its flags in those low bits.
