@@ -63,7 +63,8 @@ SEEDS ?= $(shell seq -s ' ' 1 32)
 OPS ?= 2000
 lab-fuzz: build
 	SEEDS="$(SEEDS)" OPS="$(OPS)" tests/lab/real_kernel.sh \
-		$(BUILD)/dmakit-static $(BUILD)/tests/lab/dma_proof $(CURDIR)
+		$(BUILD)/dmakit-static $(BUILD)/tests/lab/dma_proof \
+		$(BUILD)/tests/lab/abi_corners $(CURDIR)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

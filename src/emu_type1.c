@@ -85,6 +85,9 @@ struct emu_type1 {
 	uint64_t locked_pages;  /* this process's mm->locked_vm, pages */
 	uint64_t mapped_bytes;
 	uint64_t bitmap_bytes;  /* dirty bitmaps while tracking, bytes */
+	/* While tracking: each dma's kernel-side dirty bitmap, keyed like the
+	 * dma, value a uint64_t array of dma_bitmap_words() words. */
+	struct dmakit_range_table *bitmaps;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -147,6 +150,60 @@ static bool access_ok(const void *ptr, uint64_t size)
 static uint64_t dma_bitmap_bytes(uint64_t size, uint64_t pgsize)
 {
 	return DMAKIT_VFIO_DIRTY_BITMAP_BYTES(size / pgsize) + sizeof(uint64_t);
+}
+
+/* Words of one dma's dirty bitmap (the kernel allocates one spare word so
+ * the bitmap can be shifted into place for the user). */
+static uint64_t dma_bitmap_words(uint64_t size, uint64_t pgsize)
+{
+	return dma_bitmap_bytes(size, pgsize) / sizeof(uint64_t);
+}
+
+/* vfio_dma_bitmap_alloc(): a zeroed bitmap for the dma at [iova, last]. */
+static int dma_bitmap_alloc(struct emu_type1 *emu, uint64_t iova, uint64_t last)
+{
+	uint64_t *words = dmakit__calloc(dma_bitmap_words(last - iova + 1, min_pgsize(emu)),
+					 sizeof(uint64_t));
+	int ret;
+
+	if (!words)
+		return -ENOMEM;
+	ret = dmakit_range_table_insert(emu->bitmaps, iova, last, (uint64_t)(uintptr_t)words);
+	if (ret < 0) {
+		dmakit__free(words);
+		return ret;
+	}
+	return 0;
+}
+
+static uint64_t *dma_bitmap(struct emu_type1 *emu, uint64_t iova)
+{
+	struct dmakit_range r;
+
+	if (dmakit_range_table_find(emu->bitmaps, iova, &r) != 0)
+		return NULL;
+	return (uint64_t *)(uintptr_t)r.value;
+}
+
+static void dma_bitmap_free(struct emu_type1 *emu, uint64_t iova)
+{
+	struct dmakit_range r;
+
+	if (dmakit_range_table_remove(emu->bitmaps, iova, &r) == 0)
+		dmakit__free((void *)(uintptr_t)r.value);
+}
+
+static void free_bitmap_cb(void *ctx, const struct dmakit_range *r)
+{
+	(void)ctx;
+	dmakit__free((void *)(uintptr_t)r->value);
+}
+
+/* vfio_dma_bitmap_free_all(): tracking off. */
+static void dma_bitmaps_free_all(struct emu_type1 *emu)
+{
+	dmakit_range_table_remove_inside(emu->bitmaps, 0, UINT64_MAX, free_bitmap_cb, NULL);
+	emu->bitmap_bytes = 0;
 }
 
 /* vfio_iommu_iova_dma_valid(): the whole range inside one valid IOVA range. */
@@ -240,8 +297,10 @@ static void remove_dma_accounting(struct emu_type1 *emu, const struct emu_dma *d
 	emu->mapped_bytes -= dma->size;
 	if (dma->flags & DMA_VADDR_INVALID)
 		emu->vaddr_invalid_count--;
-	if (emu->dirty_tracking)
+	if (emu->dirty_tracking) {
+		dma_bitmap_free(emu, dma->iova);
 		emu->bitmap_bytes -= dma_bitmap_bytes(dma->size, min_pgsize(emu));
+	}
 	emu->dma_avail++;
 }
 
@@ -346,11 +405,13 @@ static int emu_map_dma(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_dma
 		goto remove;
 
 	/* vfio_dma_bitmap_alloc() while dirty tracking is on. */
-	if (emu->dirty_tracking && size / pgsize > INT_MAX) {
-		ret = -EINVAL;
-		if (emu->iopt)
-			iopt_unmap_dma(emu, &dma, size);
-		goto remove;
+	if (emu->dirty_tracking) {
+		ret = size / pgsize > INT_MAX ? -EINVAL : dma_bitmap_alloc(emu, iova, last);
+		if (ret < 0) {
+			if (emu->iopt)
+				iopt_unmap_dma(emu, &dma, size);
+			goto remove;
+		}
 	}
 
 	emu->dma_avail--;
@@ -376,7 +437,7 @@ struct unmap_walk {
 	uint64_t pgsize;
 };
 
-/* Set bits [first, first + count) of a user bitmap. */
+/* Set bits [first, first + count) of a bitmap. */
 static void bitmap_set_bits(uint64_t *data, uint64_t first, uint64_t count)
 {
 	uint64_t bit = first, end = first + count;
@@ -389,16 +450,44 @@ static void bitmap_set_bits(uint64_t *data, uint64_t first, uint64_t count)
 		data[bit / 64] |= 1ull << (bit & 63), bit++;
 }
 
+/* Clear bits [0, count) of a bitmap. */
+static void bitmap_clear_prefix(uint64_t *data, uint64_t count)
+{
+	memset(data, 0, (count / 64) * sizeof(uint64_t));
+	if (count & 63)
+		data[count / 64] &= ~((1ull << (count & 63)) - 1);
+}
+
 /*
- * update_user_bitmap(): with an IOMMU-backed (non-pinned) group every page of
- * an iommu-mapped dma is reported dirty, at the dma's offset from the
- * request's iova.
+ * update_user_bitmap(), as the kernel does it, quirks included: with an
+ * IOMMU-backed (non-pinned) group every page of an iommu-mapped dma is
+ * dirty; the dma's own bitmap is shifted in place to the dma's bit offset
+ * from the request's iova, the user's word there is ORed in whole, and
+ * DIRTY_BITMAP_BYTES(nbits + shift) bytes are written back. Afterwards only
+ * the first nbits bits are cleared, so bits shifted past them stay in the
+ * dma's bitmap and come back, shifted again, in later reports: the real
+ * kernel reports such stale bits (seen in the lab), and so does this.
  */
 static void report_dirty(struct unmap_walk *walk, const struct emu_dma *dma)
 {
-	uint64_t first = (dma->iova - walk->range_iova) / walk->pgsize;
+	uint64_t *user = walk->bitmap->data, *bm = dma_bitmap(walk->emu, dma->iova);
+	uint64_t nbits = dma->size / walk->pgsize;
+	uint64_t bit_offset = (dma->iova - walk->range_iova) / walk->pgsize;
+	uint64_t copy_offset = bit_offset / 64, shift = bit_offset % 64, k, words;
 
-	bitmap_set_bits(walk->bitmap->data, first, dma->size / walk->pgsize);
+	if (!bm)
+		return; /* cannot happen while tracking: every dma has one */
+	bitmap_set_bits(bm, 0, nbits);
+	if (shift) {
+		uint64_t lim = (nbits + shift + 63) / 64;
+
+		for (k = lim; k-- > 0;)
+			bm[k] = (bm[k] << shift) | (k ? bm[k - 1] >> (64 - shift) : 0);
+		bm[0] |= user[copy_offset];
+	}
+	words = (nbits + shift + 63) / 64;
+	memcpy(user + copy_offset, bm, words * sizeof(uint64_t));
+	bitmap_clear_prefix(bm, nbits);
 }
 
 static void unmap_removed_cb(void *ctx, const struct dmakit_range *range)
@@ -560,19 +649,24 @@ done:
 /* ------------------------------------------------------------------------ */
 /* VFIO_IOMMU_GET_INFO                                                        */
 
-/* Append one capability of @size bytes (padded to 8) to the chain being built
- * in @buf at *@len; link the previous one to it. Offsets are from the start
- * of the info struct, as after vfio_info_cap_shift(). */
+/*
+ * Append one capability of @size bytes to the chain being built in @buf at
+ * *@len and link the previous one to it. Offsets are from the start of the
+ * info struct, as after vfio_info_cap_shift(). Since Linux 6.6 ("vfio: align
+ * capability structures") each capability is padded to a multiple of 8 with
+ * zeros; before, DMA_AVAIL's 12 bytes left the next capability at an offset
+ * of 4 mod 8 (checked on the lab's 6.1 kernel).
+ */
 static void *cap_add(uint8_t *buf, size_t *len, size_t *prev, size_t size, uint16_t id,
-		     uint16_t version)
+		     bool pad)
 {
 	struct dmakit_vfio_info_cap_header *hdr;
-	size_t off = *len, padded = (size + 7) & ~(size_t)7;
+	size_t off = *len, taken = pad ? (size + 7) & ~(size_t)7 : size;
 
 	hdr = (struct dmakit_vfio_info_cap_header *)(buf + off);
-	memset(hdr, 0, padded);
+	memset(hdr, 0, taken);
 	hdr->id = id;
-	hdr->version = version;
+	hdr->version = 1;
 	hdr->next = 0;
 	if (*prev != SIZE_MAX) {
 		struct dmakit_vfio_info_cap_header *p =
@@ -580,47 +674,66 @@ static void *cap_add(uint8_t *buf, size_t *len, size_t *prev, size_t size, uint1
 		p->next = (uint32_t)(sizeof(struct dmakit_vfio_iommu_type1_info) + off);
 	}
 	*prev = off;
-	*len = off + padded;
+	*len = off + taken;
 	return hdr;
 }
 
 static int emu_get_info(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_info *user)
 {
-	/* MIGRATION 32 + DMA_AVAIL 16 + IOVA_RANGE 16 + 16 per range. */
+	/* MIGRATION 32 + DMA_AVAIL 16 + IOVA_RANGE 16 + 16 per range, at most. */
 	uint8_t caps[32 + 16 + 16 + 16 * EMU_NR_IOVA_RANGES];
 	struct dmakit_vfio_iommu_type1_info info;
-	struct dmakit_vfio_iommu_type1_info_cap_migration *mig;
-	struct dmakit_vfio_iommu_type1_info_dma_avail *avail;
-	struct dmakit_vfio_iommu_type1_info_cap_iova_range *ranges;
+	struct dmakit_vfio_iommu_type1_info_cap_migration mig;
+	struct dmakit_vfio_iommu_type1_info_dma_avail avail;
+	struct dmakit_vfio_iommu_type1_info_cap_iova_range ranges;
+	bool new_kernel = emu->cfg.kernel >= DMAKIT_KERNEL_6_18;
 	size_t len = 0, prev = SIZE_MAX, i, writeback;
+	uint8_t *at;
 
 	if (!user)
 		return -EFAULT;
 	memcpy(&info, user, DMAKIT_VFIO_INFO_MINSZ);
 	if (info.argsz < DMAKIT_VFIO_INFO_MINSZ)
 		return -EINVAL;
-	writeback = info.argsz < sizeof(info) ? info.argsz : sizeof(info);
+	if (new_kernel) {
+		/* min(argsz, sizeof(info)), the struct zero-initialised. */
+		writeback = info.argsz < sizeof(info) ? info.argsz : sizeof(info);
+		info.pad = 0;
+	} else {
+		/* 6.1: 16 bytes, or 20 (up to cap_offset) once argsz reaches
+		 * offsetofend(cap_offset); the pad is never written. */
+		writeback = info.argsz >= 20 ? 20 : DMAKIT_VFIO_INFO_MINSZ;
+	}
 	info.flags = DMAKIT_VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = emu->pgsize_bitmap;
 	info.cap_offset = 0;
-	info.pad = 0;
 
-	mig = cap_add(caps, &len, &prev, sizeof(*mig),
-		      DMAKIT_VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1);
-	mig->flags = 0;
-	mig->pgsize_bitmap = min_pgsize(emu);
-	mig->max_dirty_bitmap_size = DMAKIT_VFIO_DIRTY_BITMAP_SIZE_MAX;
+	/* The capabilities are built in this order: MIGRATION, DMA_AVAIL,
+	 * IOVA_RANGE. Fields are copied in with memcpy: without padding the
+	 * later ones are not 8-byte aligned in the buffer. */
+	at = cap_add(caps, &len, &prev, sizeof(mig), DMAKIT_VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
+		     new_kernel);
+	memcpy(&mig, at, sizeof(mig));
+	mig.flags = 0;
+	mig.pgsize_bitmap = min_pgsize(emu);
+	mig.max_dirty_bitmap_size = DMAKIT_VFIO_DIRTY_BITMAP_SIZE_MAX;
+	memcpy(at, &mig, sizeof(mig));
 
-	avail = cap_add(caps, &len, &prev, sizeof(*avail),
-			DMAKIT_VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1);
-	avail->avail = emu->dma_avail;
+	at = cap_add(caps, &len, &prev, sizeof(avail), DMAKIT_VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+		     new_kernel);
+	memcpy(&avail, at, sizeof(avail));
+	avail.avail = emu->dma_avail;
+	memcpy(at, &avail, sizeof(avail));
 
-	ranges = cap_add(caps, &len, &prev,
-			 sizeof(*ranges) + EMU_NR_IOVA_RANGES * sizeof(ranges->iova_ranges[0]),
-			 DMAKIT_VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
-	ranges->nr_iovas = EMU_NR_IOVA_RANGES;
+	at = cap_add(caps, &len, &prev,
+		     sizeof(ranges) + EMU_NR_IOVA_RANGES * sizeof(struct dmakit_vfio_iova_range),
+		     DMAKIT_VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, new_kernel);
+	memcpy(&ranges, at, sizeof(ranges));
+	ranges.nr_iovas = EMU_NR_IOVA_RANGES;
+	memcpy(at, &ranges, sizeof(ranges));
 	for (i = 0; i < EMU_NR_IOVA_RANGES; i++)
-		ranges->iova_ranges[i] = emu_iova_ranges[i];
+		memcpy(at + sizeof(ranges) + i * sizeof(struct dmakit_vfio_iova_range),
+		       &emu_iova_ranges[i], sizeof(struct dmakit_vfio_iova_range));
 
 	info.flags |= DMAKIT_VFIO_IOMMU_INFO_CAPS;
 	if (info.argsz < sizeof(info) + len) {
@@ -645,13 +758,20 @@ static int dirty_start(struct emu_type1 *emu)
 
 	if (emu->dirty_tracking)
 		return 0;
-	/* vfio_dma_bitmap_alloc_all() */
+	/*
+	 * vfio_dma_bitmap_alloc_all(): a zeroed bitmap per dma, in order; a
+	 * failure frees the ones already made. The dmas table does not change
+	 * while the bitmaps table grows, so the cursor stays valid.
+	 */
 	for (ret = dmakit_range_table_seek(emu->dmas, 0, &cur, &r); ret == 0;
 	     ret = dmakit_range_table_next(&cur, &r)) {
 		uint64_t size = r.last - r.start + 1;
+		int err = size / pgsize > INT_MAX ? -EINVAL : dma_bitmap_alloc(emu, r.start, r.last);
 
-		if (size / pgsize > INT_MAX)
-			return -EINVAL;
+		if (err < 0) {
+			dma_bitmaps_free_all(emu);
+			return err;
+		}
 		bytes += dma_bitmap_bytes(size, pgsize);
 	}
 	emu->bitmap_bytes = bytes;
@@ -673,6 +793,13 @@ static int dirty_get_bitmap(struct emu_type1 *emu, struct dmakit_vfio_iommu_type
 	memcpy(&range, d->data, sizeof(range));
 	if (range.size == 0)
 		return -EINVAL;
+	if (emu->cfg.kernel < DMAKIT_KERNEL_6_18) {
+		uint64_t end;
+
+		/* 6.1 checks the exclusive end: iova + size may not wrap. */
+		if (__builtin_add_overflow(range.iova, range.size, &end))
+			return -EINVAL;
+	}
 	if (__builtin_add_overflow(range.iova, range.size - 1, &last))
 		return overflow_errno(emu);
 	if (!access_ok(range.bitmap.data, range.bitmap.size))
@@ -729,8 +856,8 @@ static int emu_dirty_pages(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1
 	case DMAKIT_VFIO_IOMMU_DIRTY_PAGES_FLAG_START:
 		return dirty_start(emu);
 	case DMAKIT_VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP:
+		dma_bitmaps_free_all(emu);
 		emu->dirty_tracking = false;
-		emu->bitmap_bytes = 0;
 		return 0;
 	default:
 		return dirty_get_bitmap(emu, d);
@@ -753,6 +880,9 @@ static int emu_check_extension(const struct emu_type1 *emu, unsigned long ext)
 	case DMAKIT_VFIO_DMA_CC_IOMMU:
 		/* QEMU's emulated VT-d does not enforce snooping by default. */
 		return 0;
+	case DMAKIT_VFIO_TYPE1_NESTING_IOMMU:
+		/* Nesting was a type1 type until it was reserved (Linux 6.6). */
+		return emu->cfg.kernel < DMAKIT_KERNEL_6_18 ? 1 : 0;
 	default:
 		return 0;
 	}
@@ -773,6 +903,14 @@ static int emu_set_iommu(struct emu_type1 *emu, unsigned long type)
 		break;
 	case DMAKIT_VFIO_UNMAP_ALL:
 		return -EINVAL;
+	case DMAKIT_VFIO_TYPE1_NESTING_IOMMU:
+		/*
+		 * 6.1 opens a nesting container, then attaching the group fails
+		 * because VT-d cannot enable nesting on its domain: EINVAL, the
+		 * container stays unset (seen in the lab). Later kernels accept
+		 * no such type.
+		 */
+		return emu->cfg.kernel < DMAKIT_KERNEL_6_18 ? -EINVAL : -ENODEV;
 	default:
 		return -ENODEV;
 	}
@@ -823,6 +961,9 @@ static void emu_close(void *state)
 	if (!emu)
 		return;
 	dmakit_iopt_model_destroy(emu->iopt);
+	if (emu->bitmaps)
+		dma_bitmaps_free_all(emu);
+	dmakit_range_table_destroy(emu->bitmaps);
 	dmakit_range_table_destroy(emu->memory);
 	dmakit_range_table_destroy(emu->dmas);
 	dmakit__free(emu);
@@ -845,9 +986,11 @@ static int emu_open(const struct dmakit_container_config *cfg, void **state)
 	emu->pgsize_bitmap = EMU_PGSIZE_BITMAP;
 	emu->dmas = dmakit_range_table_create();
 	emu->memory = dmakit_range_table_create();
+	emu->bitmaps = dmakit_range_table_create();
 	if (cfg->model_page_tables)
 		emu->iopt = dmakit_iopt_model_create(&iopt_cfg);
-	if (!emu->dmas || !emu->memory || (cfg->model_page_tables && !emu->iopt)) {
+	if (!emu->dmas || !emu->memory || !emu->bitmaps ||
+	    (cfg->model_page_tables && !emu->iopt)) {
 		emu_close(emu);
 		return -ENOMEM;
 	}

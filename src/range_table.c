@@ -102,10 +102,10 @@
 
 /* Node capacities, in entries. Powers of two, multiples of RT_LINE_KEYS. */
 #ifndef RT_LEAF_CAP
-#define RT_LEAF_CAP 64
+#define RT_LEAF_CAP 32
 #endif
 #ifndef RT_INNER_CAP
-#define RT_INNER_CAP 32
+#define RT_INNER_CAP 64
 #endif
 
 /* Minimum fill of a node that is neither the root nor on the right spine. */
@@ -745,33 +745,43 @@ static int rt_insert_split(struct dmakit_range_table *table,
 
 /*
  * A new range that falls between two leaves has its lower bound at slot 0 of
- * the right one. When that leaf is full but its left sibling (under the same
- * parent) has room, append the range there instead of splitting: otherwise a
+ * the right one, @leaf. When that leaf is full but the previous leaf has
+ * room, append the range there instead of splitting: otherwise a
  * remove-and-reinsert at a leaf boundary would split a full leaf each time,
  * and a tree churned that way would drift towards half-full leaves.
- * @returns whether the range was placed.
+ *
+ * The previous leaf's max rises to @last. Its path leaves @path at the
+ * deepest level where @path did not take the first child; there the pivot
+ * left of the slot taken is its subtree's max, and below it the previous
+ * leaf is reached through last children, whose pivots are all that max.
+ * Above that level nothing changes. @returns whether the range was placed.
  */
-static bool rt_insert_into_left_sibling(struct dmakit_range_table *table,
-					struct rt_path *path, uint64_t start,
-					uint64_t last, uint64_t value)
+static bool rt_insert_into_prev_leaf(struct dmakit_range_table *table,
+				     struct rt_path *path, struct rt_leaf *leaf,
+				     uint64_t start, uint64_t last,
+				     uint64_t value)
 {
-	struct rt_inner *parent;
-	struct rt_leaf *left;
-	unsigned int slot;
+	struct rt_leaf *prev = leaf->prev;
+	struct rt_inner *inner;
+	unsigned int level;
+	void *node;
 
-	if (table->height == 0)
+	if (!prev || prev->count == RT_LEAF_CAP)
 		return false;
-	parent = path->nodes[table->height - 1];
-	slot = path->slots[table->height - 1];
-	if (slot == 0)
-		return false;
-	left = parent->children[slot - 1];
-	if (left->count == RT_LEAF_CAP)
-		return false;
-	rt_leaf_put(left, left->count, start, last, value);
-	left->count++;
-	/* Not the parent's last child: nothing above changes. */
-	parent->pivots[slot - 1] = last;
+	/* A leaf with a predecessor is below some slot > 0 of the path. */
+	level = table->height;
+	while (path->slots[--level] == 0)
+		;
+	inner = path->nodes[level];
+	inner->pivots[path->slots[level] - 1] = last;
+	node = inner->children[path->slots[level] - 1];
+	for (level++; level < table->height; level++) {
+		inner = node;
+		inner->pivots[inner->count - 1] = last;
+		node = inner->children[inner->count - 1];
+	}
+	rt_leaf_put(prev, prev->count, start, last, value);
+	prev->count++;
 	table->count++;
 	return true;
 }
@@ -835,7 +845,7 @@ DMAKIT_EXPORT int dmakit_range_table_insert(struct dmakit_range_table *table,
 		int ret;
 
 		if (slot == 0 &&
-		    rt_insert_into_left_sibling(table, &path, start, last, value))
+		    rt_insert_into_prev_leaf(table, &path, leaf, start, last, value))
 			goto inserted;
 		ret = rt_insert_split(table, &path, leaf, slot, start, last, value);
 		if (ret)

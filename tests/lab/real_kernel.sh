@@ -7,15 +7,20 @@
 #   3. the DMA proof: edu copies through a mapping made with dmakit, and a DMA
 #      to an unmapped IOVA leaves memory untouched and logs a DMAR fault.
 #
-# Usage: real_kernel.sh DMAKIT_STATIC DMA_PROOF_STATIC SOURCE_ROOT [SEED...]
+#   4. the ABI corners (tests/conformance/abi_corners.c): the real kernel's
+#      answer equals the recorded abi-corners-6.1.expected, byte for byte;
+#   5. dmakit probe --json reports what the lab set up.
+#
+# Usage: real_kernel.sh DMAKIT_STATIC DMA_PROOF_STATIC ABI_CORNERS_STATIC SOURCE_ROOT [SEED...]
 # The seeds default to 1..8 at 1000 operations each (SEEDS and OPS in the
 # environment override them). Exit 0 pass, 1 fail, 77 QEMU cannot run here.
 set -euo pipefail
 
 dmakit=$1
 dma_proof=$2
-root=$3
-shift 3
+abi_corners=$3
+root=$4
+shift 4
 lab=$(cd "$(dirname "$0")" && pwd)
 seeds=${SEEDS:-$*}
 seeds=${seeds:-1 2 3 4 5 6 7 8}
@@ -38,6 +43,8 @@ for t in conformance/*.trace random/*.trace; do
 done
 echo "=== dma-proof"
 dma_proof "$DMAKIT_LAB_GROUP" "$DMAKIT_LAB_DEVICE" 2>&1 || echo "exit $?"
+echo "=== abi-corners"
+abi_corners linux "$DMAKIT_LAB_GROUP" 2>&1 || echo "exit $?"
 echo "=== probe-default"
 echo "env group=$DMAKIT_LAB_GROUP device=$DMAKIT_LAB_DEVICE kernel=$DMAKIT_LAB_KERNEL"
 dmakit probe --json; echo "exit $?"
@@ -55,6 +62,7 @@ rc=0
 "$lab/run-in-guest.sh" --timeout 600 \
 	--file "$dmakit:/usr/local/bin/dmakit" \
 	--file "$dma_proof:/usr/local/bin/dma_proof" \
+	--file "$abi_corners:/usr/local/bin/abi_corners" \
 	--file "$tmp/in:/lab-in" \
 	-- "$guest_script" > "$tmp/guest.out" || rc=$?
 if [ "$rc" = 125 ]; then
@@ -125,6 +133,14 @@ if grep -q "^dma-proof: PASS" "$tmp/out/dma-proof"; then
 else
 	echo "FAIL dma-proof:"
 	sed 's/^/  /' "$tmp/out/dma-proof"
+	fails=$((fails + 1))
+fi
+
+if diff -u "$root/tests/conformance/abi-corners-6.1.expected" "$tmp/out/abi-corners" > "$tmp/d"; then
+	echo "ok abi-corners: the real kernel answers exactly as recorded ($(wc -l < "$tmp/out/abi-corners") lines)"
+else
+	echo "FAIL abi-corners: the real kernel differs from abi-corners-6.1.expected:"
+	cat "$tmp/d"
 	fails=$((fails + 1))
 fi
 

@@ -1,0 +1,12 @@
+#!/bin/sh
+# The emulator's answers to the ABI corners against the real kernel's
+# recorded ones. Usage: check_abi.sh ABI_CORNERS EXPECTED
+set -eu
+actual=$(mktemp)
+trap 'rm -f "$actual"' EXIT
+"$1" emu 6.1 > "$actual"
+if ! diff -u "$2" "$actual"; then
+	echo "FAIL: the emulator differs from the real kernel's answers ($2)" >&2
+	exit 1
+fi
+echo "ok: $(wc -l < "$actual") lines as the real kernel answered"
