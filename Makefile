@@ -10,7 +10,7 @@ BUILD      ?= build
 SAN_BUILD  ?= build-san
 MESON_OPTS ?=
 
-.PHONY: all run check deps build build-san test test-san lab lab-fuzz help clean
+.PHONY: all run check deps build build-san test test-san test-valgrind lab lab-fuzz help clean
 
 all: build
 
@@ -49,10 +49,19 @@ test-san: build-san
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	meson test -C $(SAN_BUILD) --print-errorlogs --num-processes 2 --no-suite lab
 
+VALGRIND = valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet
+test-valgrind: build
+	meson test -C $(BUILD) --setup valgrind --suite unit --print-errorlogs --num-processes 2 \
+		--logbase valgrind-unit
+	DMAKIT_TEST_WRAPPER="$(VALGRIND)" meson test -C $(BUILD) --suite conformance \
+		--print-errorlogs --num-processes 2 --logbase valgrind-conformance
+
 check: build build-san
+	@rm -f $(BUILD)/meson-logs/*.json $(SAN_BUILD)/meson-logs/*.json
 	@rc=0; \
 	$(MAKE) --no-print-directory test || rc=1; \
 	$(MAKE) --no-print-directory test-san || rc=1; \
+	$(MAKE) --no-print-directory test-valgrind || rc=1; \
 	sh scripts/test-summary.sh $(BUILD) $(SAN_BUILD); \
 	exit $$rc
 

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Print one closing line for all the meson test runs named on the command
-# line: "N passed, N failed, N skipped", counted from their testlog.json.
+# Print one closing line for all the meson test runs of the build directories
+# named on the command line: "N passed, N failed, N skipped", counted from
+# every test log they hold (plain, valgrind, ...).
 set -eu
 passed=0; failed=0; skipped=0
-for dir in "$@"; do
-	log="$dir/meson-logs/testlog.json"
+for log in $(for dir in "$@"; do ls "$dir"/meson-logs/*.json 2>/dev/null; done); do
 	[ -f "$log" ] || continue
 	p=$(grep -c '"result": "OK"' "$log" || true)
 	x=$(grep -c '"result": "EXPECTEDFAIL"' "$log" || true)
