@@ -8,9 +8,10 @@
 
 BUILD      ?= build
 SAN_BUILD  ?= build-san
+TSAN_BUILD ?= build-tsan
 MESON_OPTS ?=
 
-.PHONY: all run check deps build build-san test test-san test-valgrind lab lab-fuzz help clean
+.PHONY: all run check deps build build-san test test-san test-valgrind test-tsan lab lab-fuzz help clean
 
 all: build
 
@@ -32,6 +33,9 @@ $(BUILD)/build.ninja:
 $(SAN_BUILD)/build.ninja:
 	meson setup $(SAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false $(MESON_OPTS)
+
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
@@ -50,6 +54,11 @@ test-san: build-san
 	meson test -C $(SAN_BUILD) --print-errorlogs --num-processes 2 --no-suite lab
 
 VALGRIND = valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet
+# ThreadSanitizer: the tests that share containers between threads.
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD) tests/test_threads
+	TSAN_OPTIONS=halt_on_error=1 meson test -C $(TSAN_BUILD) --no-rebuild threads --print-errorlogs
+
 test-valgrind: build
 	meson test -C $(BUILD) --setup valgrind --suite unit --print-errorlogs --num-processes 2 \
 		--logbase valgrind-unit
@@ -57,12 +66,13 @@ test-valgrind: build
 		--print-errorlogs --num-processes 2 --logbase valgrind-conformance
 
 check: build build-san
-	@rm -f $(BUILD)/meson-logs/*.json $(SAN_BUILD)/meson-logs/*.json
+	@rm -f $(BUILD)/meson-logs/*.json $(SAN_BUILD)/meson-logs/*.json $(TSAN_BUILD)/meson-logs/*.json
 	@rc=0; \
 	$(MAKE) --no-print-directory test || rc=1; \
 	$(MAKE) --no-print-directory test-san || rc=1; \
 	$(MAKE) --no-print-directory test-valgrind || rc=1; \
-	sh scripts/test-summary.sh $(BUILD) $(SAN_BUILD); \
+	$(MAKE) --no-print-directory test-tsan || rc=1; \
+	sh scripts/test-summary.sh $(BUILD) $(SAN_BUILD) $(TSAN_BUILD); \
 	exit $$rc
 
 lab: build
@@ -76,4 +86,4 @@ lab-fuzz: build
 		$(BUILD)/tests/lab/abi_corners $(CURDIR)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)
