@@ -7,41 +7,54 @@
  * Every range is three 64-bit words: start, last (both inclusive, so a range
  * may end at UINT64_MAX) and the caller's value. The table never merges,
  * splits or clips ranges; it only refuses overlaps. Addresses are opaque
- * 64-bit numbers here (the containers above use bytes of IOVA space).
+ * 64-bit numbers here (the containers above use bytes of IOVA space). No
+ * address arithmetic can wrap: the only "+ 1" is applied to a value already
+ * known to be below another address.
  *
  * THE TREE
  *
  * The tree is keyed by `last`. Because the ranges do not overlap, sorting by
  * `last` also sorts by `start`, and "the range that holds address x" is "the
  * first range whose last >= x, if its start <= x": a lower-bound search for x
- * over the lasts, then one comparison.
+ * over the lasts, then one comparison. The same lower bound, taken for a new
+ * range's start, decides overlap on insert: [start, last] overlaps iff that
+ * first range exists and begins at or below last.
  *
  *   - A leaf holds up to RT_LEAF_CAP ranges in ascending order in three
- *     parallel arrays, lasts[], starts[] and values[], so that a search reads
- *     only the lasts[] array (RT_LEAF_CAP / 8 cache lines) and then one word
- *     of starts[] and values[]. Leaves are chained both ways (prev/next) in
- *     ascending order: iteration costs O(1) per range, and a leaf can be
- *     unlinked without a search.
+ *     parallel arrays, lasts[], starts[] and values[]: a search reads lasts[]
+ *     only (RT_LEAF_CAP / 8 cache lines), then one line each of starts[] and
+ *     values[]. Leaves are chained both ways (prev/next) in ascending order:
+ *     iteration costs O(1) per range, and a leaf unlinks without a search.
  *   - An inner node holds up to RT_INNER_CAP children and, for each child, its
  *     pivot: the greatest `last` anywhere below that child.
  *   - Every leaf is at the same depth; table->height counts the inner levels
  *     (0: the root is a leaf). An empty table has no node at all.
+ *   - table->max_last is the greatest last of all. A key above it has no
+ *     lower bound (look-ups answer -ENOENT at once, inserts append on the
+ *     right); any other key finds a pivot >= itself at every level, so a
+ *     descent never needs a clamp and never reads a node's count.
  *
  * Unused key slots (lasts[] of a leaf, pivots[] of an inner node, from index
  * `count` up to the capacity) always hold RT_PAD = UINT64_MAX. That keeps each
- * key array sorted over its whole capacity, so the search runs over a fixed
- * power-of-two length with no dependence on `count`, branch-free. A padded
- * slot can compare equal to a real key of UINT64_MAX, but a lower-bound search
- * returns the first equal key, which is the real one; a result >= count means
- * "greater than every key here".
+ * key array sorted over its whole capacity, so a node's search runs over a
+ * fixed length, with no branch on the data: first it counts the cache lines
+ * whose last key is below the key sought (one independent load per line, all
+ * in flight at once), then it bisects the one line found. A padded slot may
+ * equal a real key of UINT64_MAX, but the lower bound is the first equal key,
+ * the real one.
+ *
+ * Node sizes (measured, see the engine's benchmark notes): leaves of 32
+ * ranges (832 bytes with the header, cache-line aligned), inner nodes of 64
+ * children (1088 bytes). Filled in ascending order that is 26.5 bytes per
+ * range all told; in random order about 38.
  *
  * INVARIANTS (all checked by dmakit_range_table_check())
  *
  *   1. In every leaf, start <= last for each range, and each range starts
  *      after the previous one's last (strictly), also across leaf boundaries:
  *      the ranges are sorted and disjoint.
- *   2. Every pivot equals the greatest last of its child's subtree, and slots
- *      past `count` hold RT_PAD.
+ *   2. Every pivot equals the greatest last of its child's subtree, and key
+ *      slots past `count` hold RT_PAD.
  *   3. Fill. The root: a leaf with >= 1 range, or an inner node with >= 2
  *      children. Every other node on the RIGHT SPINE (the rightmost node of
  *      its level, i.e. the path of last children from the root) holds >= 1
@@ -49,56 +62,65 @@
  *      (RT_LEAF_MIN, RT_INNER_MIN). The spine is exempt so that ascending
  *      inserts can leave every node behind them completely full (below).
  *   4. The leaf chain visits exactly the leaves of the tree, left to right.
- *   5. table->count, nr_leaves and nr_inners match the tree.
+ *   5. table->count, nr_leaves, nr_inners and max_last match the tree; the
+ *      last-hit cache is empty or exact (below).
  *
  * INSERTION
  *
  * One descent records the path (node and child slot per level; there are no
  * parent pointers, so moving entries between nodes never has to fix up
- * children). An insert above the current maximum skips the searches and walks
- * the last children. A full leaf splits; a full parent then splits too, and
- * so on, with a new root when the old one splits. Before anything is changed,
- * every node the split chain needs is allocated, so -ENOMEM leaves the table
- * exactly as it was. Where the split falls:
+ * children). An insert above max_last skips the searches and walks the last
+ * children. A full leaf splits; a full parent then splits too, and so on, with
+ * a new root when the old one splits. Before anything is changed, every node
+ * the split chain needs is allocated, so -ENOMEM leaves the table exactly as
+ * it was. Where a split falls:
  *   - appending at the right end of the rightmost node: the old node keeps all
  *     of its entries and the new right node receives only the new one. A run
  *     of ascending inserts therefore fills every node completely except the
- *     spine (about 24.4 bytes per range with the sizes below);
+ *     spine;
  *   - inserting at the left end of the leftmost node: the old node keeps only
  *     a minimum fill, so descending runs leave nodes about 3/4 full;
  *   - anywhere else: half and half.
+ * A range that falls between two leaves has its lower bound at slot 0 of the
+ * right one; if that leaf is full and the left one is not, it is appended to
+ * the left one instead. So removing and re-inserting ranges never splits a
+ * leaf for nothing, and churn does not thin the tree out.
  *
  * REMOVAL
  *
  * Removal never allocates. A node that falls below its minimum fill (spine
- * nodes excepted) first tries to merge with a sibling under the same parent
- * (when both fit in one node), and otherwise borrows entries to even the two
- * out; a merge removes a child from the parent, which may cascade upwards. An
- * empty node is freed and unlinked. A root with a single child is replaced by
- * that child. remove_inside() removes a whole run of a leaf at once and
- * descends once per leaf, not once per range.
+ * nodes excepted) merges with a sibling under the same parent when both fit
+ * in one node, and otherwise borrows entries to even the two out; a merge
+ * removes a child from the parent, which may cascade upwards. An empty node
+ * is freed and unlinked. A root with a single child is replaced by that
+ * child. remove_inside() removes a whole run of a leaf at once and descends
+ * once per leaf, not once per range; a leaf it empties is freed without
+ * moving anything.
  *
  * THE LAST-HIT CACHE
  *
- * table->hint is the leaf of the last successful look-up. A leaf answers a
- * look-up for x by itself when starts[0] <= x <= lasts[count - 1]: no range
- * in an earlier leaf can then have last >= x. The test reads only the leaf, so
- * the hint stays correct across inserts and removals in that leaf; it is
- * cleared when its leaf is freed.
+ * table->hint is the leaf of the last look-up, with the window of keys whose
+ * lower bound lies in it: [hint_low, hint_high] = (the previous leaf's max,
+ * this leaf's max]. Both bounds are pivots that the descent has just read, so
+ * keeping the cache costs three stores; a look-up inside the window skips the
+ * descent. Every change of the ranges (insert, remove, remove_inside) empties
+ * the cache; set_value and look-ups keep it.
  *
  * COSTS
  *
- * Look-ups, inserts and removals are O(log n): one descent, one search of
- * RT_LEAF_CAP keys, and (insert/remove) a shift of at most RT_LEAF_CAP
- * entries. A search of a node is two dependent rounds of independent
- * comparisons (first the last key of each cache line, then the keys of one
- * line), so a leaf costs two memory round trips at most, not log2(64) = 6.
+ * Look-ups, inserts and removals are O(log n): one descent, one search per
+ * node, and (insert/remove) a shift of at most RT_LEAF_CAP entries in three
+ * arrays. Each node costs two dependent rounds of loads; between them the
+ * search prefetches the line of children[] (or of starts[] and values[]) that
+ * its answer will index, so that fetch overlaps the second round.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <dmakit/range_table.h>
+
+#include "fault_internal.h"
 
 /* Node capacities, in entries. Powers of two, multiples of RT_LINE_KEYS. */
 #ifndef RT_LEAF_CAP
@@ -124,8 +146,8 @@
 /*
  * Most inner levels a tree can have. The root has >= 2 children and its first
  * child is off the spine, so a tree of height h holds at least
- * RT_LEAF_MIN * RT_INNER_MIN^(h - 2) ranges; 2^64 ranges fit in 32 levels
- * even with RT_INNER_MIN = 4. (Real tables stay below 8.)
+ * RT_LEAF_MIN * RT_INNER_MIN^(h - 1) ranges: fewer than 32 levels for 2^64
+ * ranges even with both minimums at 4. (Real tables stay below 6.)
  */
 #define RT_MAX_HEIGHT 40
 
@@ -181,15 +203,20 @@ struct rt_path {
 };
 
 /*
- * Allocation. Every node and the table go through these two, so that a
- * fault-injection switch can hook them in one place.
+ * Allocation. Every node and the table go through rt_alloc() and rt_free().
+ * Like dmakit__malloc() (alloc.h), rt_alloc() asks the fault-injection switch
+ * first, so the library's fail-nth tests reach every -ENOMEM path here too;
+ * it does not call dmakit__malloc() because nodes want cache-line alignment.
+ * RT_ALLOC_SIZE() is the bytes actually requested for an object of @size
+ * bytes; memory() counts those.
  */
-/* Bytes actually requested for an object of @size bytes. */
 #define RT_ALLOC_SIZE(size) \
 	(((size) + RT_NODE_ALIGN - 1) & ~(size_t)(RT_NODE_ALIGN - 1))
 
 static void *rt_alloc(size_t size)
 {
+	if (dmakit__fault_check(DMAKIT_FAULT_ALLOC))
+		return NULL;
 	/* C11 wants the size to be a multiple of the alignment. */
 	return aligned_alloc(RT_NODE_ALIGN, RT_ALLOC_SIZE(size));
 }
@@ -202,7 +229,9 @@ static void rt_free(void *ptr)
 /*
  * The lower-bound search of a node: the index of the first key >= @key among
  * its @cap keys (sorted, padded), or @cap when every key is smaller. In two
- * rounds, neither with a branch that depends on the data:
+ * rounds, neither with a branch that depends on the data (measured against a
+ * branch-free binary search of all the keys, which waits on one load per
+ * halving, and against SIMD counts: as fast as the latter, portably):
  *
  * rt_search_line() counts the cache lines whose last key is < @key: one
  * independent load per line, all in flight at once. The last line is never
@@ -237,12 +266,6 @@ static inline unsigned int rt_search_in_line(const uint64_t *keys,
 	pos += (unsigned int)(k[pos] < key);
 	pos += (unsigned int)(k[pos] < key);
 	return line * RT_LINE_KEYS + pos;
-}
-
-static inline unsigned int rt_search(const uint64_t *keys, unsigned int cap,
-				     uint64_t key)
-{
-	return rt_search_in_line(keys, rt_search_line(keys, cap, key), key);
 }
 
 /*
@@ -960,9 +983,9 @@ static void rt_collapse_root(struct dmakit_range_table *table)
 }
 
 /*
- * The leaf below path level @level at the slot recorded there (a non-spine
- * leaf) has fallen below RT_LEAF_MIN: merge it with a sibling under the same
- * parent or borrow from one.
+ * @leaf, at the bottom of @path and off the spine, has fallen below
+ * RT_LEAF_MIN: merge it with a sibling under the same parent or borrow from
+ * one.
  */
 static void rt_leaf_rebalance(struct dmakit_range_table *table,
 			      struct rt_path *path, struct rt_leaf *leaf)

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include <dmakit/fault.h>
 #include <dmakit/range_table.h>
 
 #define KIB 1024ULL
@@ -814,6 +815,163 @@ static void test_random_sparse(void **state)
 	run_random_plan(&plan);
 }
 
+/* ---- allocation failure ----------------------------------------------------- */
+
+/* A copy of everything observable, to compare before and after a failure. */
+struct snapshot {
+	struct dmakit_range *ranges;
+	size_t count;
+	size_t memory;
+};
+
+static void take_snapshot(struct dmakit_range_table *table, struct snapshot *snap)
+{
+	struct dmakit_range_cursor cursor;
+	struct dmakit_range range;
+	size_t n = 0;
+	int ret;
+
+	snap->count = dmakit_range_table_count(table);
+	snap->memory = dmakit_range_table_memory(table);
+	snap->ranges = realloc(snap->ranges, (snap->count + 1) * sizeof(range));
+	assert_non_null(snap->ranges);
+	for (ret = dmakit_range_table_seek(table, 0, &cursor, &range); ret == 0;
+	     ret = dmakit_range_table_next(&cursor, &range)) {
+		assert_true(n < snap->count);
+		snap->ranges[n++] = range;
+	}
+	assert_int_equal(n, snap->count);
+}
+
+static void assert_snapshot(struct dmakit_range_table *table,
+			    const struct snapshot *before)
+{
+	struct snapshot now = { 0 };
+
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	take_snapshot(table, &now);
+	assert_int_equal(now.count, before->count);
+	assert_int_equal(now.memory, before->memory);
+	assert_memory_equal(now.ranges, before->ranges,
+			    now.count * sizeof(*now.ranges));
+	free(now.ranges);
+}
+
+/*
+ * Insert with the library's fail-nth switch: fail the first allocation, then
+ * the second, ... until the insert no longer reaches the failing one. Each
+ * failure must return -ENOMEM and leave the table exactly as it was.
+ * @returns what the insert finally returned; adds the failures to @failures.
+ */
+static int insert_failing_each_allocation(struct dmakit_range_table *table,
+					  uint64_t start, uint64_t last,
+					  uint64_t value, unsigned int *failures,
+					  unsigned int *most)
+{
+	struct snapshot before = { 0 };
+	unsigned int here = 0;
+	uint64_t nth;
+	int ret;
+
+	for (nth = 1;; nth++) {
+		if (nth == 1)
+			take_snapshot(table, &before);
+		dmakit_fault_arm(DMAKIT_FAULT_ALLOC, nth, 0);
+		ret = dmakit_range_table_insert(table, start, last, value);
+		if (!dmakit_fault_fired(DMAKIT_FAULT_ALLOC))
+			break;
+		assert_int_equal(ret, -ENOMEM);
+		assert_snapshot(table, &before);
+		here++;
+	}
+	dmakit_fault_disarm(DMAKIT_FAULT_ALLOC);
+	free(before.ranges);
+	*failures += here;
+	if (here > *most)
+		*most = here;
+	return ret;
+}
+
+/* The inserts of the allocation-failure test: ascending, then into gaps. */
+static void enomem_insert_plan(unsigned int i, uint64_t *rng, uint64_t *start,
+			       uint64_t *last)
+{
+	if (i < 3000) {
+		/* Ascending: right-edge splits, up to new roots. */
+		*start = i * 16;
+		*last = *start + 7;
+	} else {
+		/* In the gaps: splits in the middle of full nodes. */
+		*start = rng_below(rng, 3000) * 16 + 8 + rng_below(rng, 4);
+		*last = *start;
+	}
+}
+
+static void test_enomem_leaves_table_unchanged(void **state)
+{
+	const unsigned int inserts = 4500;
+	struct dmakit_range_table *table, *twin;
+	struct snapshot expect = { 0 };
+	unsigned int failures = 0, most = 0, i;
+	uint64_t allocations, rng, start, last;
+	int ret;
+
+	(void)state;
+	dmakit_fault_arm(DMAKIT_FAULT_ALLOC, 1, 0);
+	assert_null(dmakit_range_table_create());
+	dmakit_fault_disarm(DMAKIT_FAULT_ALLOC);
+
+	/* The twin counts the allocations the plan needs when none fails. */
+	twin = new_table();
+	dmakit_fault_arm(DMAKIT_FAULT_ALLOC, 0, 0);
+	for (rng = 5, i = 0; i < inserts; i++) {
+		enomem_insert_plan(i, &rng, &start, &last);
+		ret = dmakit_range_table_insert(twin, start, last, i);
+		assert_true(ret == 0 || ret == -EEXIST);
+	}
+	allocations = dmakit_fault_count(DMAKIT_FAULT_ALLOC);
+	dmakit_fault_disarm(DMAKIT_FAULT_ALLOC);
+
+	table = new_table();
+	for (rng = 5, i = 0; i < inserts; i++) {
+		struct dmakit_range_cursor cursor;
+		struct dmakit_range found;
+
+		enomem_insert_plan(i, &rng, &start, &last);
+		ret = insert_failing_each_allocation(table, start, last, i,
+						     &failures, &most);
+		/* The same answer as without failures. */
+		if (dmakit_range_table_seek(twin, start, &cursor, &found) == 0 &&
+		    found.start == start && found.value == i)
+			assert_int_equal(ret, 0);
+		else
+			assert_int_equal(ret, -EEXIST);
+	}
+	print_message("%u allocation failures injected, up to %u in one insert\n",
+		      failures, most);
+	/* Every allocation was failed once before it succeeded. */
+	assert_int_equal(failures, allocations);
+	/* At least one split needed a new leaf and a new root together. */
+	assert_true(most >= 2);
+	take_snapshot(twin, &expect);
+	assert_snapshot(table, &expect);
+	free(expect.ranges);
+	dmakit_range_table_destroy(twin);
+
+	/* Removal never allocates: an armed first allocation never fires. */
+	dmakit_fault_arm(DMAKIT_FAULT_ALLOC, 1, 0);
+	for (i = 0; i < 3000; i += 2)
+		assert_int_equal(dmakit_range_table_remove(table, i * 16, NULL), 0);
+	assert_true(dmakit_range_table_remove_inside(table, 0, 16 * 2000, NULL, NULL) > 0);
+	assert_true(dmakit_range_table_remove_inside(table, 0, UINT64_MAX, NULL, NULL) > 0);
+	assert_false(dmakit_fault_fired(DMAKIT_FAULT_ALLOC));
+	assert_int_equal(dmakit_fault_count(DMAKIT_FAULT_ALLOC), 0);
+	dmakit_fault_disarm(DMAKIT_FAULT_ALLOC);
+	assert_int_equal(dmakit_range_table_count(table), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	dmakit_range_table_destroy(table);
+}
+
 /* ---- volume: growth, shrinkage, memory ------------------------------------ */
 
 static void test_grow_and_shrink_random_order(void **state)
@@ -1070,6 +1228,7 @@ int main(void)
 		cmocka_unit_test(test_random_dense_low),
 		cmocka_unit_test(test_random_top_of_space),
 		cmocka_unit_test(test_random_sparse),
+		cmocka_unit_test(test_enomem_leaves_table_unchanged),
 		cmocka_unit_test(test_grow_and_shrink_random_order),
 		cmocka_unit_test(test_punch_holes_in_full_tree),
 		cmocka_unit_test(test_churn_keeps_nodes_full),
