@@ -75,8 +75,9 @@ static int region_bounds(struct dmakit_device *dev, uint32_t index, uint64_t off
 	return 0;
 }
 
-DMAKIT_EXPORT int dmakit_device_region_read(struct dmakit_device *dev, uint32_t index,
-					    uint64_t offset, void *buf, size_t len)
+/* pread or pwrite of @len bytes at @offset inside region @index. */
+static int region_io(struct dmakit_device *dev, uint32_t index, uint64_t offset, void *buf,
+		     size_t len, bool write)
 {
 	uint64_t at;
 	ssize_t n;
@@ -84,25 +85,23 @@ DMAKIT_EXPORT int dmakit_device_region_read(struct dmakit_device *dev, uint32_t 
 
 	if (ret < 0)
 		return ret;
-	n = pread(dev->fd, buf, len, (off_t)at);
+	n = write ? pwrite(dev->fd, buf, len, (off_t)at) : pread(dev->fd, buf, len, (off_t)at);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+DMAKIT_EXPORT int dmakit_device_region_read(struct dmakit_device *dev, uint32_t index,
+					    uint64_t offset, void *buf, size_t len)
+{
+	return region_io(dev, index, offset, buf, len, false);
+}
+
 DMAKIT_EXPORT int dmakit_device_region_write(struct dmakit_device *dev, uint32_t index,
 					     uint64_t offset, const void *buf, size_t len)
 {
-	uint64_t at;
-	ssize_t n;
-	int ret = region_bounds(dev, index, offset, len, &at);
-
-	if (ret < 0)
-		return ret;
-	n = pwrite(dev->fd, buf, len, (off_t)at);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	/* pwrite() only reads @buf; the cast serves the shared helper. */
+	return region_io(dev, index, offset, (void *)(uintptr_t)buf, len, true);
 }
 
 DMAKIT_EXPORT int dmakit_device_enable_bus_master(struct dmakit_device *dev)
