@@ -220,7 +220,8 @@ static int read_groups(const char *root, struct dmakit_probe *p)
 	closedir(dir);
 	if (ret < 0)
 		return ret;
-	qsort(p->groups, p->nr_groups, sizeof(*p->groups), cmp_group);
+	if (p->nr_groups > 1)
+		qsort(p->groups, p->nr_groups, sizeof(*p->groups), cmp_group);
 	for (i = 0; i < p->nr_groups; i++) {
 		struct dmakit_probe_group *g = &p->groups[i];
 		char rel[64];
