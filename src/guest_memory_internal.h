@@ -72,8 +72,8 @@ uint64_t dmakit__bits_weight(const struct dmakit_discard_manager *dm);
  * Tell every listener whose section meets the region range [offset, offset +
  * size) to populate (discard) its part. On a refusal the listeners already
  * told are told the reverse (a discard; for a discard, the populated runs of
- * their part again, from the bitmap, which the caller has not changed yet).
- * *@notified, if not NULL, is increased by the notifications that succeeded.
+ * their part again, from the bitmap, which the caller has not changed yet),
+ * and the refusal is returned.
  */
 int dmakit__dm_notify_populate(struct dmakit_discard_manager *dm, uint64_t offset,
 			       uint64_t size, char *err, size_t errlen);

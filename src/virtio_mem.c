@@ -588,13 +588,32 @@ DMAKIT_EXPORT int dmakit_virtio_mem_request(struct dmakit_virtio_mem *vm, bool p
 	return 0;
 }
 
+/* Populate every listener again with the plugged runs of the bitmap. */
+static void repopulate_runs(struct dmakit_virtio_mem *vm)
+{
+	uint64_t b = 0, e;
+
+	while (b < vm->dm.nbits) {
+		if (!dmakit__bit_test(&vm->dm, b)) {
+			b++;
+			continue;
+		}
+		for (e = b; e < vm->dm.nbits && dmakit__bit_test(&vm->dm, e); e++)
+			;
+		dmakit__dm_notify_populate(&vm->dm, b * vm->block_size, (e - b) * vm->block_size,
+					   NULL, 0);
+		b = e;
+	}
+}
+
 DMAKIT_EXPORT int dmakit_virtio_mem_unplug_all(struct dmakit_virtio_mem *vm,
 					       enum dmakit_virtio_mem_resp *resp,
 					       char *err, size_t errlen)
 {
-	uint64_t *saved = NULL, words;
+	uint64_t *saved, words;
+	bool *was_active = NULL;
 	unsigned int i, j;
-	int ret;
+	int ret = -ENOMEM;
 
 	set_resp(resp, DMAKIT_VIRTIO_MEM_RESP_ERROR);
 	if (!vm)
@@ -605,15 +624,17 @@ DMAKIT_EXPORT int dmakit_virtio_mem_unplug_all(struct dmakit_virtio_mem *vm,
 	}
 	words = (vm->dm.nbits + 63) / 64;
 	saved = dmakit__malloc(words * sizeof(uint64_t));
-	if (!saved) {
-		set_resp(resp, DMAKIT_VIRTIO_MEM_RESP_BUSY);
-		dmakit__errf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!saved)
+		goto nomem;
+	was_active = dmakit__calloc(vm->nb_memslots, sizeof(bool));
+	if (!was_active)
+		goto nomem;
 	memcpy(saved, vm->dm.bitmap, words * sizeof(uint64_t));
+	memcpy(was_active, vm->active, vm->nb_memslots * sizeof(bool));
+	/* One discard of each listener's whole section. */
 	ret = dmakit__dm_notify_discard_all(&vm->dm, err, errlen);
 	if (ret < 0)
-		goto busy;
+		goto out;
 	memset(vm->dm.bitmap, 0, words * sizeof(uint64_t));
 	if (vm->as && vm->dynamic_memslots) {
 		for (i = 0; i < vm->nb_memslots; i++) {
@@ -621,54 +642,28 @@ DMAKIT_EXPORT int dmakit_virtio_mem_unplug_all(struct dmakit_virtio_mem *vm,
 				continue;
 			ret = deactivate(vm, i, err, errlen);
 			if (ret < 0) {
-				memcpy(vm->dm.bitmap, saved, words * sizeof(uint64_t));
+				/* Back as it was: the memslots come back empty (their
+				 * replay maps nothing), then every listener gets the
+				 * plugged runs again. */
 				for (j = 0; j < i; j++)
-					if (!vm->active[j] && memslot_plugged(vm, j))
+					if (was_active[j])
 						activate(vm, j, NULL, 0);
-				for (j = 0; j < vm->nb_memslots; j++)
-					if (vm->active[j]) {
-						struct dmakit_section s;
-
-						memslot_section(vm, j, &s);
-						dmakit__dm_notify_populate(&vm->dm, 0, 0, NULL, 0);
-						(void)s;
-					}
-				goto repopulate;
+				memcpy(vm->dm.bitmap, saved, words * sizeof(uint64_t));
+				repopulate_runs(vm);
+				goto out;
 			}
 		}
 	}
 	resize_usable(vm, vm->requested_size, true);
+	ret = 0;
+out:
 	dmakit__free(saved);
-	set_resp(resp, DMAKIT_VIRTIO_MEM_RESP_ACK);
-	return 0;
-
-repopulate:
-	/* The sections still active lost their mappings in the discard above:
-	 * give them back the plugged runs. */
-	{
-		struct dmakit_discard_listener *dl;
-		uint64_t b = 0;
-
-		(void)dl;
-		while (b < vm->dm.nbits) {
-			uint64_t e;
-
-			if (!dmakit__bit_test(&vm->dm, b)) {
-				b++;
-				continue;
-			}
-			for (e = b; e < vm->dm.nbits && dmakit__bit_test(&vm->dm, e); e++)
-				;
-			/* Only listeners whose sections were not re-activated
-			 * above are missing these; a re-activated memslot replayed
-			 * its runs at registration. */
-			b = e;
-		}
-	}
-busy:
-	dmakit__free(saved);
-	set_resp(resp, DMAKIT_VIRTIO_MEM_RESP_BUSY);
+	dmakit__free(was_active);
+	set_resp(resp, ret ? DMAKIT_VIRTIO_MEM_RESP_BUSY : DMAKIT_VIRTIO_MEM_RESP_ACK);
 	return ret;
+nomem:
+	dmakit__errf(err, errlen, "out of memory");
+	goto out;
 }
 
 DMAKIT_EXPORT int dmakit_virtio_mem_set_requested_size(struct dmakit_virtio_mem *vm,

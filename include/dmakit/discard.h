@@ -67,16 +67,16 @@ enum dmakit_discard_kind {
 	DMAKIT_DISCARD_GUEST_MEMFD = 2,
 };
 
-/** @returns what kind of manager @dm is. */
+/** dmakit_discard_kind() - @returns what kind of manager @dm is. */
 DMAKIT_EXPORT enum dmakit_discard_kind
 dmakit_discard_kind(const struct dmakit_discard_manager *dm);
 
-/** @returns the region @dm manages. */
+/** dmakit_discard_region() - @returns the region @dm manages. */
 DMAKIT_EXPORT struct dmakit_memory_region *
 dmakit_discard_region(const struct dmakit_discard_manager *dm);
 
-/** @returns the granularity, bytes (a power of two): the smallest unit that
- * is populated or discarded. */
+/** dmakit_discard_granularity() - @returns the granularity, bytes (a power of
+ * two): the smallest unit that is populated or discarded. */
 DMAKIT_EXPORT uint64_t dmakit_discard_granularity(const struct dmakit_discard_manager *dm);
 
 /**
@@ -328,15 +328,20 @@ struct dmakit_virtio_mem_info {
 	unsigned int active_memslots; /* sections in the AS now */
 };
 
+/** dmakit_virtio_mem_info() - fill @out with the device's sizes and state. */
 DMAKIT_EXPORT void dmakit_virtio_mem_info(const struct dmakit_virtio_mem *vm,
 					  struct dmakit_virtio_mem_info *out);
 
-/** @returns whether block @index (0-based) is plugged. */
+/** dmakit_virtio_mem_block_plugged() - @returns whether block @index (0-based;
+ * block i is region bytes [i * block_size, (i + 1) * block_size)) is plugged. */
 DMAKIT_EXPORT bool dmakit_virtio_mem_block_plugged(const struct dmakit_virtio_mem *vm,
 						   uint64_t index);
 
+/** dmakit_virtio_mem_manager() - @returns the device as a discard manager. */
 DMAKIT_EXPORT struct dmakit_discard_manager *
 dmakit_virtio_mem_manager(struct dmakit_virtio_mem *vm);
+/** dmakit_virtio_mem_region() - @returns the device's memdev region (owned by
+ * the device; sections of it may be added by hand, e.g. at another gpa). */
 DMAKIT_EXPORT struct dmakit_memory_region *dmakit_virtio_mem_region(struct dmakit_virtio_mem *vm);
 
 /* ------------------------------------------------------------------------ */
@@ -388,13 +393,15 @@ DMAKIT_EXPORT int dmakit_guest_memfd_convert(struct dmakit_guest_memfd *gm, uint
 					     struct dmakit_gmfd_result *res,
 					     char *err, size_t errlen);
 
-/** @returns whether every page of [offset, offset + size) is shared. */
+/** dmakit_guest_memfd_is_shared() - @returns whether every page [offset,
+ * offset + size) touches is shared (region offsets, bytes). */
 DMAKIT_EXPORT bool dmakit_guest_memfd_is_shared(const struct dmakit_guest_memfd *gm,
 						uint64_t offset, uint64_t size);
 
-/** @returns bytes shared now. */
+/** dmakit_guest_memfd_shared_bytes() - @returns bytes shared now. */
 DMAKIT_EXPORT uint64_t dmakit_guest_memfd_shared_bytes(const struct dmakit_guest_memfd *gm);
 
+/** dmakit_guest_memfd_manager() - @returns the attributes as a discard manager. */
 DMAKIT_EXPORT struct dmakit_discard_manager *
 dmakit_guest_memfd_manager(struct dmakit_guest_memfd *gm);
 

@@ -17,5 +17,8 @@
 #include <dmakit/probe.h>
 #include <dmakit/trace.h>
 #include <dmakit/trace_gen.h>
+#include <dmakit/guest_memory.h>
+#include <dmakit/discard.h>
+#include <dmakit/listener.h>
 
 #endif /* DMAKIT_DMAKIT_H */

@@ -100,11 +100,14 @@ DMAKIT_EXPORT int dmakit_mr_create(const struct dmakit_mr_config *cfg,
  */
 DMAKIT_EXPORT int dmakit_mr_destroy(struct dmakit_memory_region *mr);
 
+/** dmakit_mr_name() - @returns the region's name (owned by the region). */
 DMAKIT_EXPORT const char *dmakit_mr_name(const struct dmakit_memory_region *mr);
+/** dmakit_mr_kind() - @returns what the region is (DMAKIT_MR_*). */
 DMAKIT_EXPORT enum dmakit_mr_kind dmakit_mr_kind(const struct dmakit_memory_region *mr);
-/** @returns the region's size, bytes. */
+/** dmakit_mr_size() - @returns the region's size, bytes. */
 DMAKIT_EXPORT uint64_t dmakit_mr_size(const struct dmakit_memory_region *mr);
-/** @returns the host virtual address of offset 0 (0 for MMIO and IOMMU). */
+/** dmakit_mr_hva() - @returns the host virtual address of offset 0 (0 for MMIO
+ * and IOMMU regions). */
 DMAKIT_EXPORT uint64_t dmakit_mr_hva(const struct dmakit_memory_region *mr);
 
 /**
@@ -116,7 +119,7 @@ DMAKIT_EXPORT uint64_t dmakit_mr_hva(const struct dmakit_memory_region *mr);
  */
 DMAKIT_EXPORT int dmakit_mr_set_hva(struct dmakit_memory_region *mr, uint64_t hva);
 
-/** @returns the discard manager of @mr, or NULL. */
+/** dmakit_mr_discard_manager() - @returns the discard manager of @mr, or NULL. */
 DMAKIT_EXPORT struct dmakit_discard_manager *
 dmakit_mr_discard_manager(const struct dmakit_memory_region *mr);
 
@@ -169,11 +172,11 @@ DMAKIT_EXPORT int dmakit_as_add_section(struct dmakit_address_space *as,
 DMAKIT_EXPORT int dmakit_as_del_section(struct dmakit_address_space *as, uint64_t gpa,
 					char *err, size_t errlen);
 
-/** @returns the number of sections of @as. */
+/** dmakit_as_section_count() - @returns the number of sections of @as. */
 DMAKIT_EXPORT size_t dmakit_as_section_count(const struct dmakit_address_space *as);
 
 /**
- * dmakit_as_section(): the @index-th section in ascending gpa order.
+ * dmakit_as_section() - the @index-th section in ascending gpa order.
  * @returns 0 with @out filled, or -ENOENT past the end.
  */
 DMAKIT_EXPORT int dmakit_as_section(const struct dmakit_address_space *as, size_t index,
@@ -186,6 +189,7 @@ DMAKIT_EXPORT int dmakit_as_section(const struct dmakit_address_space *as, size_
 DMAKIT_EXPORT int dmakit_as_find_section(const struct dmakit_address_space *as, uint64_t gpa,
 					 struct dmakit_section *out);
 
+/** dmakit_as_name() - @returns the address space's name (owned by it). */
 DMAKIT_EXPORT const char *dmakit_as_name(const struct dmakit_address_space *as);
 
 /* ------------------------------------------------------------------------ */
@@ -324,7 +328,8 @@ DMAKIT_EXPORT int dmakit_iommu_notify_unmap(struct dmakit_memory_region *mr, uin
 DMAKIT_EXPORT int dmakit_iommu_lookup(const struct dmakit_memory_region *mr, uint64_t iova,
 				      struct dmakit_iotlb_entry *out);
 
-/** @returns how many translations IOMMU region @mr holds. */
+/** dmakit_iommu_count() - @returns how many translations IOMMU region @mr holds
+ * (0 for any other region). */
 DMAKIT_EXPORT size_t dmakit_iommu_count(const struct dmakit_memory_region *mr);
 
 #ifdef __cplusplus

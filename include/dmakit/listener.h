@@ -92,6 +92,10 @@
  *
  * The listener assumes it is the only user of its container: a section
  * removal unmaps the section's whole iova range.
+ *
+ * Thread safety: none of its own; it runs in the thread that drives the
+ * guest memory model (guest_memory.h). Destroy listeners before the address
+ * space, the discard managers and the regions they listen to.
  */
 #ifndef DMAKIT_LISTENER_H
 #define DMAKIT_LISTENER_H
@@ -163,7 +167,8 @@ DMAKIT_EXPORT int dmakit_listener_create(struct dmakit_container *c,
  */
 DMAKIT_EXPORT void dmakit_listener_destroy(struct dmakit_listener *l);
 
-/** @returns the container the listener drives (still owned by the listener). */
+/** dmakit_listener_container() - @returns the container the listener drives
+ * (still owned by the listener). */
 DMAKIT_EXPORT struct dmakit_container *dmakit_listener_container(struct dmakit_listener *l);
 
 /* The budget of the current layout under both formulas. */
@@ -229,7 +234,8 @@ enum dmakit_section_disposition {
 	DMAKIT_SECTION_SKIP_EMPTY,           /* nothing left after host-page alignment */
 	DMAKIT_SECTION_SKIP_RAM_DEVICE_ALIGN, /* BAR not aligned to the min IOMMU page */
 	DMAKIT_SECTION_RAM_DEVICE_UNMAPPED,  /* BAR whose map failed (non-fatal) */
-	DMAKIT_SECTION_PLAIN,                /* one mapping */
+	DMAKIT_SECTION_RAM_DEVICE,           /* BAR: one mapping */
+	DMAKIT_SECTION_PLAIN,                /* RAM: one mapping */
 	DMAKIT_SECTION_DISCARD_MANAGED,      /* per granule (or per run: coalesce) */
 	DMAKIT_SECTION_IOMMU,                /* per IOTLB event */
 };
@@ -264,8 +270,10 @@ DMAKIT_EXPORT int dmakit_listener_cpr_save(struct dmakit_listener *l, char *err,
  * recovering): MAP_DMA with VADDR for every mapping, ascending iova, with
  * the vaddr the regions' host addresses give now.
  * @returns 0; -EINVAL (nothing saved); the backend's -errno: then the
- * mappings already given a vaddr by this call are invalidated again, so
- * the container is as before and the call may be retried.
+ * mappings already given a vaddr by this call are invalidated again (one
+ * UNMAP_DMA VADDR over them), so every mapping is vaddr-invalid as before
+ * and the call may be retried. (The kernel keeps the stale vaddr of an
+ * invalidated mapping; it is never used nor reported.)
  */
 DMAKIT_EXPORT int dmakit_listener_cpr_restore(struct dmakit_listener *l, char *err,
 					      size_t errlen);
