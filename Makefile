@@ -83,7 +83,15 @@ OPS ?= 2000
 lab-fuzz: build
 	SEEDS="$(SEEDS)" OPS="$(OPS)" tests/lab/real_kernel.sh \
 		$(BUILD)/dmakit-static $(BUILD)/tests/lab/dma_proof \
-		$(BUILD)/tests/lab/abi_corners $(CURDIR)
+		$(BUILD)/tests/lab/abi_corners $(BUILD)/tests/lab/listener_proof $(CURDIR)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)
+
+# `make bench`: build, then the project's benchmark (docs/bench.md): the range
+# table and the emulated MAP/UNMAP path against GTree and an RB tree, a few
+# minutes. BENCH_ARGS='--quick' for a half-minute run, '--json' for JSON.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build
+	./$(BUILD)/dmakit bench $(BENCH_ARGS)

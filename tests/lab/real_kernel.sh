@@ -9,9 +9,14 @@
 #
 #   4. the ABI corners (tests/conformance/abi_corners.c): the real kernel's
 #      answer equals the recorded abi-corners-6.1.expected, byte for byte;
-#   5. dmakit probe --json reports what the lab set up.
+#   5. dmakit probe --json reports what the lab set up;
+#   6. the listener (tests/lab/listener_proof.c): virtio-mem plug/unplug and
+#      guest_memfd conversions with edu DMA in every plugged/shared block and
+#      none in the others, DMA_AVAIL equal to the mappings, the budget check
+#      refusing at init and at run time with nothing left changed.
 #
-# Usage: real_kernel.sh DMAKIT_STATIC DMA_PROOF_STATIC ABI_CORNERS_STATIC SOURCE_ROOT [SEED...]
+# Usage: real_kernel.sh DMAKIT_STATIC DMA_PROOF_STATIC ABI_CORNERS_STATIC
+#                       LISTENER_PROOF_STATIC SOURCE_ROOT [SEED...]
 # The seeds default to 1..8 at 1000 operations each (SEEDS and OPS in the
 # environment override them). Exit 0 pass, 1 fail, 77 QEMU cannot run here.
 set -euo pipefail
@@ -19,8 +24,9 @@ set -euo pipefail
 dmakit=$1
 dma_proof=$2
 abi_corners=$3
-root=$4
-shift 4
+listener_proof=$4
+root=$5
+shift 5
 lab=$(cd "$(dirname "$0")" && pwd)
 seeds=${SEEDS:-$*}
 seeds=${seeds:-1 2 3 4 5 6 7 8}
@@ -55,6 +61,12 @@ dmakit probe --json; echo "exit $?"
 echo 65535 > /sys/module/vfio_iommu_type1/parameters/dma_entry_limit
 echo "=== dmesg"
 dmesg | grep -i "dmar" | tail -n 20
+echo "=== listener-proof"
+dmesg -c > /dev/null
+listener_proof "$DMAKIT_LAB_GROUP" "$DMAKIT_LAB_DEVICE" 2>&1 || echo "exit $?"
+echo "=== listener-faults"
+dmesg | grep "fault addr" | sed "s/.*fault addr \(0x[0-9a-f]*\).*/\1/"
+
 echo "=== end"
 '
 
@@ -63,6 +75,7 @@ rc=0
 	--file "$dmakit:/usr/local/bin/dmakit" \
 	--file "$dma_proof:/usr/local/bin/dma_proof" \
 	--file "$abi_corners:/usr/local/bin/abi_corners" \
+	--file "$listener_proof:/usr/local/bin/listener_proof" \
 	--file "$tmp/in:/lab-in" \
 	-- "$guest_script" > "$tmp/guest.out" || rc=$?
 if [ "$rc" = 125 ]; then
@@ -187,6 +200,25 @@ PY
 		fails=$((fails + 1))
 	fi
 done
+
+# The listener on the real kernel: every check passed, and every DMA fault
+# the kernel logged (VT-d rate-limits them) is one the proof expected.
+if grep -q "^listener-proof: PASS" "$tmp/out/listener-proof"; then
+	grep -v "^expect-fault" "$tmp/out/listener-proof" | sed 's/^/  /'
+	sed -n 's/^expect-fault //p' "$tmp/out/listener-proof" | sort -u > "$tmp/expected-faults"
+	sort -u "$tmp/out/listener-faults" > "$tmp/logged-faults"
+	unexpected=$(comm -13 "$tmp/expected-faults" "$tmp/logged-faults")
+	if [ -s "$tmp/logged-faults" ] && [ -z "$unexpected" ]; then
+		echo "ok listener-proof: $(wc -l < "$tmp/logged-faults") DMA faults logged, all at IOVAs the proof expected to be unmapped"
+	else
+		echo "FAIL listener-proof: logged faults [$(tr '\n' ' ' < "$tmp/logged-faults")], unexpected [$unexpected]"
+		fails=$((fails + 1))
+	fi
+else
+	echo "FAIL listener-proof:"
+	grep -v "^expect-fault" "$tmp/out/listener-proof" | sed 's/^/  /'
+	fails=$((fails + 1))
+fi
 
 echo "real kernel: $checked conformance traces, $total_ops random operations, $fails failures"
 [ "$fails" = 0 ]
