@@ -44,6 +44,11 @@ build-san: deps $(SAN_BUILD)/build.ninja
 
 run: build
 	./$(BUILD)/dmakit replay examples/traces/example.trace
+	@# The headline (docs/plan.md): will these VMs' DMA mappings fit? Then one
+	@# timeline through the listener, plotted to $(BUILD)/sim.svg.
+	@for f in examples/plan/*; do ./$(BUILD)/dmakit plan $$f; echo "exit status $$?"; echo; done
+	-./$(BUILD)/dmakit sim --plot $(BUILD)/sim.svg examples/sim/virtio-mem-256g-dynamic.scenario
+	@echo "plot: $(BUILD)/sim.svg"
 
 test: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
@@ -95,3 +100,17 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: build
 	./$(BUILD)/dmakit bench $(BENCH_ARGS)
+
+# libFuzzer targets against reference models (tests/fuzz/README.md):
+# FUZZ_SECONDS per target; `make check` runs them for 15 s each.
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: deps
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Shipping (tests/install): `meson install` into a temporary DESTDIR with the
+# example built against it, and the Debian packages (dpkg-buildpackage -b in
+# a copy of the tree; the .debs are unpacked into a temporary root only).
+.PHONY: test-install
+test-install: build
+	meson test -C $(BUILD) --print-errorlogs --suite install --suite deb

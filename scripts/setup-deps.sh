@@ -5,8 +5,17 @@
 set -eu
 
 PACKAGES="build-essential meson ninja-build pkg-config libcmocka-dev clang valgrind"
+# -fsanitize=fuzzer (tests/fuzz): clang-14 only recommends its runtime libraries.
+PACKAGES="$PACKAGES libclang-rt-14-dev"
 # The real-kernel lab (tests/lab): QEMU, a static busybox, cpio for the initramfs.
 PACKAGES="$PACKAGES qemu-system-x86 busybox-static cpio"
+# `dmakit bench` baselines: GLib's GTree (QEMU's iova-tree) and libbsd's RB tree.
+PACKAGES="$PACKAGES libglib2.0-dev libbsd-dev"
+# Shipping (tests/install, tests/deb): scdoc for the man pages, man-db to check
+# they render, debhelper/dpkg-dev/fakeroot for `dpkg-buildpackage -b`.
+PACKAGES="$PACKAGES scdoc man-db debhelper dpkg-dev fakeroot"
+# `dmakit plan` (libvirt domain XML) and `dmakit sim --plot` (SVG through cairo).
+PACKAGES="$PACKAGES libxml2-dev libcairo2-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -33,5 +33,6 @@ int dmakit__container_device_fd(struct dmakit_container *c, const char *name);
 
 extern const struct dmakit_backend_ops dmakit__emu_type1_ops;
 extern const struct dmakit_backend_ops dmakit__linux_ops;
+extern const struct dmakit_backend_ops dmakit__emu_iommufd_ops;
 
 #endif /* DMAKIT_BACKEND_H */

@@ -44,6 +44,8 @@ static const struct dmakit_backend_ops *backend_ops(enum dmakit_backend_kind kin
 		return &dmakit__emu_type1_ops;
 	case DMAKIT_BACKEND_LINUX:
 		return &dmakit__linux_ops;
+	case DMAKIT_BACKEND_EMU_IOMMUFD:
+		return &dmakit__emu_iommufd_ops;
 	}
 	return NULL;
 }

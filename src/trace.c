@@ -23,6 +23,7 @@
 #include <dmakit/trace.h>
 
 #include "alloc.h"
+#include "trace_internal.h"
 
 /* Bounds on input, so a hostile file cannot make us allocate without limit. */
 #define TRACE_MAX_BYTES (256ull << 20) /* a trace file, bytes */
@@ -124,7 +125,7 @@ static const char *op_word(enum dmakit_trace_op op)
 	for (i = 0; i < sizeof(op_table) / sizeof(op_table[0]); i++)
 		if (op_table[i].op == op)
 			return op_table[i].word;
-	return "?";
+	return dmakit__trace_iommufd_op_word(op);
 }
 
 /* Split @line in place into words; returns the count or -1 for too many. */
@@ -159,6 +160,8 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 	setup->limit = 65535;
 	setup->buffer = 0x1000000;
 	setup->kernel = DMAKIT_KERNEL_6_1;
+	setup->iommu_kind = DMAKIT_TRACE_IOMMU_TYPE1;
+	setup->memlock = UINT64_MAX;
 
 	for (i = 1; i < nwords; i++) {
 		char *eq = strchr(words[i], '=');
@@ -176,6 +179,8 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 				setup->iommu_type = DMAKIT_VFIO_TYPE1v2_IOMMU;
 			else if (strcmp(val, "type1") == 0)
 				setup->iommu_type = DMAKIT_VFIO_TYPE1_IOMMU;
+			else if (dmakit__trace_setup_iommufd(val, setup))
+				;
 			else
 				return parse_error(p, "setup: bad value '%s' for iommu (expected type1 or type1v2)", val);
 		} else if (strcmp(key, "limit") == 0) {
@@ -202,7 +207,14 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 			else
 				return parse_error(p, "setup: bad value '%s' for kernel (expected 6.1 or 6.18)", val);
 		} else {
-			return parse_error(p, "setup: unknown key '%s'", key);
+			char msg[160];
+			int r = dmakit__trace_setup_key(key, val, setup, msg, sizeof(msg));
+
+			if (r < 0)
+				return parse_error(p, "setup: %s", msg);
+			if (r == 0)
+				return parse_error(p, "setup: unknown key '%s'", key);
+			bit = (unsigned int)r;
 		}
 		if (seen & bit)
 			return parse_error(p, "setup: key '%s' given twice", key);
@@ -329,11 +341,11 @@ DMAKIT_EXPORT int dmakit_trace_parse(const char *text, size_t len, const char *n
 		for (i = 0; i < sizeof(op_table) / sizeof(op_table[0]); i++)
 			if (strcmp(words[0], op_table[i].word) == 0)
 				desc = &op_table[i];
-		if (!desc) {
+		if (!desc && !dmakit__trace_is_iommufd_op(words[0])) {
 			ret = parse_error(&p, "unknown operation '%s'", words[0]);
 			goto fail;
 		}
-		if (desc->op == DMAKIT_TRACE_SETUP) {
+		if (desc && desc->op == DMAKIT_TRACE_SETUP) {
 			if (have_setup) {
 				ret = parse_error(&p, "setup given twice (first on line %u)", t->setup.line);
 				goto fail;
@@ -360,7 +372,20 @@ DMAKIT_EXPORT int dmakit_trace_parse(const char *text, size_t len, const char *n
 			t->steps = grown;
 			cap = ncap;
 		}
-		ret = parse_step(&p, desc, words, nwords, &t->steps[t->nr_steps]);
+		if (desc) {
+			ret = parse_step(&p, desc, words, nwords, &t->steps[t->nr_steps]);
+		} else {
+			char msg[160];
+
+			ret = dmakit__trace_parse_iommufd_step(words, nwords, &t->steps[t->nr_steps],
+							       msg, sizeof(msg));
+			if (ret < 0)
+				ret = parse_error(&p, "%s", msg);
+			else if (t->setup.iommu_kind != DMAKIT_TRACE_IOMMU_IOMMUFD)
+				ret = parse_error(&p, "%s needs 'setup iommu=iommufd'", words[0]);
+			else
+				t->steps[t->nr_steps].line = p.line;
+		}
 		if (ret < 0)
 			goto fail;
 		t->nr_steps++;
@@ -495,6 +520,11 @@ static int open_for_trace(const struct dmakit_trace *trace,
 	cfg.backend = opts->backend;
 	cfg.iommu_type = trace->setup.iommu_type;
 	cfg.kernel = trace->setup.kernel;
+	cfg.memlock_limit = trace->setup.memlock;
+	cfg.cap_ipc_lock = !trace->setup.no_ipc_lock;
+	if (trace->setup.iommu_kind == DMAKIT_TRACE_IOMMU_IOMMUFD_COMPAT &&
+	    opts->backend == DMAKIT_BACKEND_EMU)
+		cfg.backend = DMAKIT_BACKEND_EMU_IOMMUFD;
 	cfg.dma_entry_limit = trace->setup.limit;
 	cfg.group_path = opts->group_path;
 	if (opts->container_path)
@@ -530,6 +560,8 @@ DMAKIT_EXPORT int dmakit_trace_replay(const struct dmakit_trace *trace,
 
 	if (!opts)
 		opts = &defaults;
+	if (trace->setup.iommu_kind == DMAKIT_TRACE_IOMMU_IOMMUFD)
+		return dmakit__trace_replay_iommufd(trace, opts, out);
 	mapped_len = (buffer + 4095) & ~4095ull;
 	/*
 	 * The emulator only needs the addresses; the kernel pins the pages. A

@@ -24,6 +24,12 @@ struct cli_command {
 int cmd_replay(int argc, char **argv);
 int cmd_trace_gen(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_inject(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 /* "dmakit: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,7 +29,8 @@ static void trace_gen_usage(FILE *out)
 		"  --ops N     operations after the setup line (default 1000)\n"
 		"  --iommu T   type1 or type1v2 (default: chosen by the seed)\n"
 		"  --limit N   dma_entry_limit (default: small, chosen by the seed)\n"
-		"  -o FILE     write to FILE instead of standard output\n");
+		"  -o, --output FILE  write to FILE instead of standard output\n"
+		"  --version, --help\n");
 }
 
 static int parse_number(const char *what, const char *s, uint64_t max, uint64_t *out)

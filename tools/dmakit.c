@@ -16,6 +16,12 @@ static const struct cli_command commands[] = {
 	{ "replay", cmd_replay, "run DMA traces on the emulated or the real kernel" },
 	{ "probe", cmd_probe, "report what this host allows: VFIO, limits, groups" },
 	{ "trace-gen", cmd_trace_gen, "write a seeded random trace for differential runs" },
+	{ "record", cmd_record, "run a command and record its VFIO DMA requests as a trace" },
+	{ "inject", cmd_inject, "run a command with a smaller DMA limit or failing maps/unmaps" },
+	{ "analyze", cmd_analyze, "summarise a recorded trace: peak, headroom, latency" },
+	{ "bench", cmd_bench, "measure the range table and MAP/UNMAP against GTree and an RB tree" },
+	{ "plan", cmd_plan, "will a VM's DMA mappings fit? (QEMU command line, libvirt XML, scenario)" },
+	{ "sim", cmd_sim, "run a scenario's timeline through the listener on the emulated kernel" },
 };
 
 void cli_error(const char *fmt, ...)

@@ -38,6 +38,9 @@ extern "C" {
 enum dmakit_backend_kind {
 	DMAKIT_BACKEND_EMU = 0,   /* the emulated kernel (default) */
 	DMAKIT_BACKEND_LINUX = 1, /* the real kernel: /dev/vfio/vfio */
+	/* iommufd's vfio compat layer, emulated (include/dmakit/iommufd.h): a
+	 * type1-compatible container on an iommufd context. */
+	DMAKIT_BACKEND_EMU_IOMMUFD = 2,
 };
 
 /* Which kernel the emulator reproduces where versions differ. */
@@ -95,7 +98,7 @@ DMAKIT_EXPORT int dmakit_container_open(const struct dmakit_container_config *cf
 /** dmakit_container_close() - release every mapping and the container. NULL is fine. */
 DMAKIT_EXPORT void dmakit_container_close(struct dmakit_container *c);
 
-/** @returns the backend's name: "emu" or "linux". */
+/** @returns the backend's name: "emu", "linux" or "emu-iommufd". */
 DMAKIT_EXPORT const char *dmakit_container_backend_name(const struct dmakit_container *c);
 
 /**

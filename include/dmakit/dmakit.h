@@ -20,5 +20,6 @@
 #include <dmakit/guest_memory.h>
 #include <dmakit/discard.h>
 #include <dmakit/listener.h>
+#include <dmakit/iommufd.h>
 
 #endif /* DMAKIT_DMAKIT_H */

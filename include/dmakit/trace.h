@@ -30,7 +30,27 @@ enum dmakit_trace_op {
 	DMAKIT_TRACE_INVALIDATE,
 	DMAKIT_TRACE_INVALIDATE_ALL,
 	DMAKIT_TRACE_INFO,
+	/* iommufd operations (docs/trace-format.md, "iommufd operations") */
+	DMAKIT_TRACE_IOAS_ALLOC,
+	DMAKIT_TRACE_IOAS_DESTROY,
+	DMAKIT_TRACE_IOAS_MAP,
+	DMAKIT_TRACE_IOAS_UNMAP,
+	DMAKIT_TRACE_IOAS_COPY,
+	DMAKIT_TRACE_IOAS_RANGES,
+	DMAKIT_TRACE_IOAS_ALLOW,
+	DMAKIT_TRACE_IOMMU_OPTION,
+	DMAKIT_TRACE_ATTACH,
+	DMAKIT_TRACE_DETACH,
 };
+
+/* What a setup line opens (`iommu=`). */
+enum dmakit_trace_iommu_kind {
+	DMAKIT_TRACE_IOMMU_TYPE1 = 0,          /* type1 / type1v2: a VFIO container */
+	DMAKIT_TRACE_IOMMU_IOMMUFD = 1,        /* iommufd: a /dev/iommu context */
+	DMAKIT_TRACE_IOMMU_IOMMUFD_COMPAT = 2, /* iommufd-compat[-v1]: type1 on iommufd */
+};
+
+#define DMAKIT_TRACE_MAX_RANGES 8
 
 /* Access a `map` line asks for (prot=r|w|rw). */
 #define DMAKIT_TRACE_PROT_READ  1u
@@ -43,6 +63,17 @@ struct dmakit_trace_step {
 	uint64_t size;  /* bytes */
 	uint64_t vaddr; /* offset into the trace's buffer (see docs/trace-format.md) */
 	uint32_t prot;  /* DMAKIT_TRACE_PROT_* */
+	/* iommufd operations */
+	uint32_t ioas;     /* ioas= (ioas-copy: dst=); id= for ioas-destroy; hwpt= */
+	uint32_t ioas2;    /* ioas-copy: src= */
+	uint64_t iova2;    /* ioas-copy: src-iova= */
+	bool fixed;        /* iova= given (FIXED_IOVA) */
+	uint32_t num;      /* ioas-ranges: num= (array size), default 16 */
+	uint32_t option;   /* DMAKIT_IOMMU_OPTION_* */
+	uint32_t option_op; /* DMAKIT_IOMMU_OPTION_OP_* */
+	uint64_t val;      /* option val= */
+	uint32_t nr_ranges; /* ioas-allow ranges= */
+	struct dmakit_iommu_iova_range ranges[DMAKIT_TRACE_MAX_RANGES];
 };
 
 struct dmakit_trace_setup {
@@ -51,6 +82,11 @@ struct dmakit_trace_setup {
 	uint32_t limit;      /* dma_entry_limit; default 65535 */
 	uint64_t buffer;     /* bytes of process memory vaddr offsets point into; default 0x1000000 */
 	enum dmakit_kernel_profile kernel; /* default 6.1 */
+	/* Additions (docs/trace-format.md, "iommufd operations"). */
+	enum dmakit_trace_iommu_kind iommu_kind;
+	uint64_t memlock;      /* memlock=: RLIMIT_MEMLOCK, bytes; default unlimited */
+	bool no_ipc_lock;      /* ipc-lock=no: without CAP_IPC_LOCK */
+	bool no_sys_resource;  /* sys-resource=no: without CAP_SYS_RESOURCE */
 };
 
 struct dmakit_trace {

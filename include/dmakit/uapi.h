@@ -195,6 +195,138 @@ struct dmakit_vfio_region_info {
 /* Bytes of bitmap for n pages: ALIGN(n, 64) / 8. */
 #define DMAKIT_VFIO_DIRTY_BITMAP_BYTES(n) ((((uint64_t)(n) + 63) / 64) * 8)
 
+
+/* ------------------------------------------------------------------------ */
+/* IOMMUFD (/dev/iommu), Linux 6.2+; the ABI of include/uapi/linux/iommufd.h.
+ * The same type ';' and _IO() numbers from 0x80 up; every struct starts with
+ * `u32 size` (the caller's struct size). Numbers below 0x80 on /dev/iommu are
+ * the VFIO container ioctls above, answered by iommufd's vfio compat layer. */
+#define DMAKIT_IOMMUFD_CMD_BASE 0x80
+#define DMAKIT_IOMMU_DESTROY            DMAKIT_VFIO_IO(0x80)
+#define DMAKIT_IOMMU_IOAS_ALLOC         DMAKIT_VFIO_IO(0x81)
+#define DMAKIT_IOMMU_IOAS_ALLOW_IOVAS   DMAKIT_VFIO_IO(0x82)
+#define DMAKIT_IOMMU_IOAS_COPY          DMAKIT_VFIO_IO(0x83)
+#define DMAKIT_IOMMU_IOAS_IOVA_RANGES   DMAKIT_VFIO_IO(0x84)
+#define DMAKIT_IOMMU_IOAS_MAP           DMAKIT_VFIO_IO(0x85)
+#define DMAKIT_IOMMU_IOAS_UNMAP         DMAKIT_VFIO_IO(0x86)
+#define DMAKIT_IOMMU_OPTION             DMAKIT_VFIO_IO(0x87)
+#define DMAKIT_IOMMU_VFIO_IOAS          DMAKIT_VFIO_IO(0x88)
+#define DMAKIT_IOMMU_HWPT_ALLOC         DMAKIT_VFIO_IO(0x89)
+#define DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING DMAKIT_VFIO_IO(0x8b)
+#define DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP   DMAKIT_VFIO_IO(0x8c)
+#define DMAKIT_IOMMU_IOAS_MAP_FILE      DMAKIT_VFIO_IO(0x8f)
+#define DMAKIT_IOMMU_IOAS_CHANGE_PROCESS DMAKIT_VFIO_IO(0x92)
+
+/* IOMMU_DESTROY */
+struct dmakit_iommu_destroy {
+	uint32_t size;
+	uint32_t id;
+};
+
+/* IOMMU_IOAS_ALLOC */
+struct dmakit_iommu_ioas_alloc {
+	uint32_t size;
+	uint32_t flags;       /* must be 0 */
+	uint32_t out_ioas_id;
+};
+
+/* One IOVA range; `last` is INCLUSIVE. */
+struct dmakit_iommu_iova_range {
+	uint64_t start;
+	uint64_t last;
+};
+
+/* IOMMU_IOAS_IOVA_RANGES */
+struct dmakit_iommu_ioas_iova_ranges {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint32_t num_iovas;      /* in: array capacity; out: total ranges */
+	uint32_t __reserved;
+	uint64_t allowed_iovas;  /* user pointer to struct dmakit_iommu_iova_range[] */
+	uint64_t out_iova_alignment;
+};
+
+/* IOMMU_IOAS_ALLOW_IOVAS */
+struct dmakit_iommu_ioas_allow_iovas {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint32_t num_iovas;
+	uint32_t __reserved;
+	uint64_t allowed_iovas;  /* user pointer to struct dmakit_iommu_iova_range[] */
+};
+
+/* IOMMU_IOAS_MAP and IOMMU_IOAS_COPY flags */
+#define DMAKIT_IOMMU_IOAS_MAP_FIXED_IOVA (1u << 0)
+#define DMAKIT_IOMMU_IOAS_MAP_WRITEABLE  (1u << 1)
+#define DMAKIT_IOMMU_IOAS_MAP_READABLE   (1u << 2)
+
+/* IOMMU_IOAS_MAP; `iova` is written back when the kernel chose it. */
+struct dmakit_iommu_ioas_map {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t ioas_id;
+	uint32_t __reserved;
+	uint64_t user_va;
+	uint64_t length;
+	uint64_t iova;
+};
+
+/* IOMMU_IOAS_COPY; `dst_iova` is written back. */
+struct dmakit_iommu_ioas_copy {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t dst_ioas_id;
+	uint32_t src_ioas_id;
+	uint64_t length;
+	uint64_t dst_iova;
+	uint64_t src_iova;
+};
+
+/* IOMMU_IOAS_UNMAP; `length` is written back with the bytes unmapped. */
+struct dmakit_iommu_ioas_unmap {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint64_t iova;
+	uint64_t length;
+};
+
+/* IOMMU_OPTION */
+#define DMAKIT_IOMMU_OPTION_RLIMIT_MODE 0
+#define DMAKIT_IOMMU_OPTION_HUGE_PAGES  1
+#define DMAKIT_IOMMU_OPTION_OP_SET 0
+#define DMAKIT_IOMMU_OPTION_OP_GET 1
+struct dmakit_iommu_option {
+	uint32_t size;
+	uint32_t option_id;
+	uint16_t op;
+	uint16_t __reserved;
+	uint32_t object_id;
+	uint64_t val64;
+};
+
+/* IOMMU_VFIO_IOAS: the IOAS the vfio compat ioctls act on. */
+#define DMAKIT_IOMMU_VFIO_IOAS_GET   0
+#define DMAKIT_IOMMU_VFIO_IOAS_SET   1
+#define DMAKIT_IOMMU_VFIO_IOAS_CLEAR 2
+struct dmakit_iommu_vfio_ioas {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint16_t op;
+	uint16_t __reserved;
+};
+
+/* min_size of each op (offsetofend of its last mandatory field): a smaller
+ * `size` is EINVAL. For these ops it is the whole struct. */
+#define DMAKIT_IOMMU_DESTROY_MINSZ      8u
+#define DMAKIT_IOMMU_IOAS_ALLOC_MINSZ   12u
+#define DMAKIT_IOMMU_ALLOW_IOVAS_MINSZ  24u
+#define DMAKIT_IOMMU_IOAS_COPY_MINSZ    40u
+#define DMAKIT_IOMMU_IOVA_RANGES_MINSZ  32u
+#define DMAKIT_IOMMU_IOAS_MAP_MINSZ     40u
+#define DMAKIT_IOMMU_IOAS_UNMAP_MINSZ   24u
+#define DMAKIT_IOMMU_OPTION_MINSZ       24u
+#define DMAKIT_IOMMU_VFIO_IOAS_MINSZ    12u
+
 #ifdef __cplusplus
 }
 #endif

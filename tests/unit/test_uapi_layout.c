@@ -117,6 +117,91 @@ SAME_FIELD(dmakit_vfio_region_info, vfio_region_info, size);
 SAME_FIELD(dmakit_vfio_region_info, vfio_region_info, offset);
 #endif
 
+/* IOMMUFD: against <linux/iommufd.h> where the build machine has it
+ * (Debian 12's headers do not); the plain facts below run everywhere. */
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#define HAVE_LINUX_IOMMUFD_H 1
+#define IFD_SAME_VALUE(ours, theirs) _Static_assert((ours) == (theirs), #ours " != " #theirs)
+#define IFD_SAME_LAYOUT(ours, theirs)                                       \
+	_Static_assert(sizeof(struct ours) == sizeof(struct theirs),        \
+		       "sizeof " #ours " differs from " #theirs)
+#define IFD_SAME_FIELD(ours, theirs, field)                                 \
+	_Static_assert(offsetof(struct ours, field) == offsetof(struct theirs, field), \
+		       "offset of " #field " in " #ours " differs")
+IFD_SAME_VALUE(DMAKIT_IOMMU_DESTROY, IOMMU_DESTROY);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_ALLOC, IOMMU_IOAS_ALLOC);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_ALLOW_IOVAS);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_COPY, IOMMU_IOAS_COPY);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_IOVA_RANGES);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_MAP, IOMMU_IOAS_MAP);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_UNMAP, IOMMU_IOAS_UNMAP);
+IFD_SAME_VALUE(DMAKIT_IOMMU_OPTION, IOMMU_OPTION);
+IFD_SAME_VALUE(DMAKIT_IOMMU_VFIO_IOAS, IOMMU_VFIO_IOAS);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_MAP_FIXED_IOVA, IOMMU_IOAS_MAP_FIXED_IOVA);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_MAP_WRITEABLE, IOMMU_IOAS_MAP_WRITEABLE);
+IFD_SAME_VALUE(DMAKIT_IOMMU_IOAS_MAP_READABLE, IOMMU_IOAS_MAP_READABLE);
+IFD_SAME_VALUE(DMAKIT_IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_RLIMIT_MODE);
+IFD_SAME_VALUE(DMAKIT_IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_HUGE_PAGES);
+IFD_SAME_VALUE(DMAKIT_IOMMU_OPTION_OP_SET, IOMMU_OPTION_OP_SET);
+IFD_SAME_VALUE(DMAKIT_IOMMU_OPTION_OP_GET, IOMMU_OPTION_OP_GET);
+IFD_SAME_VALUE(DMAKIT_IOMMU_VFIO_IOAS_GET, IOMMU_VFIO_IOAS_GET);
+IFD_SAME_VALUE(DMAKIT_IOMMU_VFIO_IOAS_SET, IOMMU_VFIO_IOAS_SET);
+IFD_SAME_VALUE(DMAKIT_IOMMU_VFIO_IOAS_CLEAR, IOMMU_VFIO_IOAS_CLEAR);
+IFD_SAME_LAYOUT(dmakit_iommu_destroy, iommu_destroy);
+IFD_SAME_LAYOUT(dmakit_iommu_ioas_alloc, iommu_ioas_alloc);
+IFD_SAME_FIELD(dmakit_iommu_ioas_alloc, iommu_ioas_alloc, out_ioas_id);
+IFD_SAME_LAYOUT(dmakit_iommu_iova_range, iommu_iova_range);
+IFD_SAME_LAYOUT(dmakit_iommu_ioas_iova_ranges, iommu_ioas_iova_ranges);
+IFD_SAME_FIELD(dmakit_iommu_ioas_iova_ranges, iommu_ioas_iova_ranges, allowed_iovas);
+IFD_SAME_FIELD(dmakit_iommu_ioas_iova_ranges, iommu_ioas_iova_ranges, out_iova_alignment);
+IFD_SAME_LAYOUT(dmakit_iommu_ioas_allow_iovas, iommu_ioas_allow_iovas);
+IFD_SAME_FIELD(dmakit_iommu_ioas_allow_iovas, iommu_ioas_allow_iovas, allowed_iovas);
+IFD_SAME_LAYOUT(dmakit_iommu_ioas_map, iommu_ioas_map);
+IFD_SAME_FIELD(dmakit_iommu_ioas_map, iommu_ioas_map, user_va);
+IFD_SAME_FIELD(dmakit_iommu_ioas_map, iommu_ioas_map, length);
+IFD_SAME_FIELD(dmakit_iommu_ioas_map, iommu_ioas_map, iova);
+IFD_SAME_LAYOUT(dmakit_iommu_ioas_copy, iommu_ioas_copy);
+IFD_SAME_FIELD(dmakit_iommu_ioas_copy, iommu_ioas_copy, length);
+IFD_SAME_FIELD(dmakit_iommu_ioas_copy, iommu_ioas_copy, dst_iova);
+IFD_SAME_FIELD(dmakit_iommu_ioas_copy, iommu_ioas_copy, src_iova);
+IFD_SAME_LAYOUT(dmakit_iommu_ioas_unmap, iommu_ioas_unmap);
+IFD_SAME_FIELD(dmakit_iommu_ioas_unmap, iommu_ioas_unmap, length);
+IFD_SAME_LAYOUT(dmakit_iommu_option, iommu_option);
+IFD_SAME_FIELD(dmakit_iommu_option, iommu_option, op);
+IFD_SAME_FIELD(dmakit_iommu_option, iommu_option, object_id);
+IFD_SAME_FIELD(dmakit_iommu_option, iommu_option, val64);
+IFD_SAME_LAYOUT(dmakit_iommu_vfio_ioas, iommu_vfio_ioas);
+IFD_SAME_FIELD(dmakit_iommu_vfio_ioas, iommu_vfio_ioas, op);
+#endif
+
+/* The reference's sizes and offsets (section 0), header or no header. */
+_Static_assert(sizeof(struct dmakit_iommu_destroy) == 8, "iommu_destroy is 8 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_ioas_alloc) == 12, "iommu_ioas_alloc is 12 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_ioas_allow_iovas) == 24, "iommu_ioas_allow_iovas is 24 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_ioas_copy) == 40, "iommu_ioas_copy is 40 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_ioas_iova_ranges) == 32, "iommu_ioas_iova_ranges is 32 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_iova_range) == 16, "iommu_iova_range is 16 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_ioas_map) == 40, "iommu_ioas_map is 40 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_ioas_unmap) == 24, "iommu_ioas_unmap is 24 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_option) == 24, "iommu_option is 24 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_vfio_ioas) == 12, "iommu_vfio_ioas is 12 bytes");
+_Static_assert(offsetof(struct dmakit_iommu_ioas_map, iova) == 32, "ioas_map.iova at 32");
+_Static_assert(offsetof(struct dmakit_iommu_ioas_copy, src_iova) == 32, "ioas_copy.src_iova at 32");
+_Static_assert(offsetof(struct dmakit_iommu_ioas_iova_ranges, out_iova_alignment) == 24,
+	       "iova_ranges.out_iova_alignment at 24");
+_Static_assert(offsetof(struct dmakit_iommu_option, val64) == 16, "option.val64 at 16");
+_Static_assert(offsetof(struct dmakit_iommu_option, object_id) == 12, "option.object_id at 12");
+_Static_assert(DMAKIT_IOMMU_DESTROY == 0x3B80 && DMAKIT_IOMMU_IOAS_ALLOC == 0x3B81 &&
+	       DMAKIT_IOMMU_IOAS_ALLOW_IOVAS == 0x3B82 && DMAKIT_IOMMU_IOAS_COPY == 0x3B83 &&
+	       DMAKIT_IOMMU_IOAS_IOVA_RANGES == 0x3B84 && DMAKIT_IOMMU_IOAS_MAP == 0x3B85 &&
+	       DMAKIT_IOMMU_IOAS_UNMAP == 0x3B86 && DMAKIT_IOMMU_OPTION == 0x3B87 &&
+	       DMAKIT_IOMMU_VFIO_IOAS == 0x3B88 && DMAKIT_IOMMU_HWPT_ALLOC == 0x3B89 &&
+	       DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING == 0x3B8B &&
+	       DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP == 0x3B8C &&
+	       DMAKIT_IOMMU_IOAS_MAP_FILE == 0x3B8F && DMAKIT_IOMMU_IOAS_CHANGE_PROCESS == 0x3B92,
+	       "iommufd ioctl numbers are 0x3B00 | nr");
+
 /* The facts as the reference states them for x86_64, header or no header. */
 static void test_struct_sizes_match_the_kernel_abi(void **state)
 {

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The iommufd additions to the trace format (trace_iommufd.c), called by the
+ * version-1 parser and replayer in trace.c.
+ */
+#ifndef DMAKIT_TRACE_INTERNAL_H
+#define DMAKIT_TRACE_INTERNAL_H
+
+#include <dmakit/trace.h>
+
+/* `setup iommu=VAL` for the iommufd kinds: true when VAL was one. */
+bool dmakit__trace_setup_iommufd(const char *val, struct dmakit_trace_setup *setup);
+/* An added setup key: its duplicate-check bit (> 0), 0 when unknown, or
+ * -EINVAL with @msg filled. */
+int dmakit__trace_setup_key(const char *key, const char *val, struct dmakit_trace_setup *setup,
+			    char *msg, size_t msglen);
+/* Is @word an iommufd operation? */
+bool dmakit__trace_is_iommufd_op(const char *word);
+/* Parse one iommufd operation line: 0, or -EINVAL with @msg filled. */
+int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_trace_step *step,
+				     char *msg, size_t msglen);
+/* The word of an iommufd op ("?" for anything else). */
+const char *dmakit__trace_iommufd_op_word(enum dmakit_trace_op op);
+/* Replay a `setup iommu=iommufd` trace on an emulated iommufd context. */
+int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
+				 const struct dmakit_replay_options *opts, FILE *out);
+
+#endif /* DMAKIT_TRACE_INTERNAL_H */

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace format's iommufd additions (docs/trace-format.md, "iommufd
+ * operations"): `setup iommu=iommufd|iommufd-compat|iommufd-compat-v1`, the
+ * setup keys memlock=, ipc-lock=, sys-resource=, and the operations
+ * ioas-alloc, ioas-destroy, ioas-map, ioas-unmap, ioas-copy, ioas-ranges,
+ * ioas-allow, option, attach and detach. Version-1 lines keep their meaning;
+ * in an `iommu=iommufd` trace they are sent to the same context, where
+ * iommufd's vfio compat layer answers them (ENODEV until a compat IOAS
+ * exists: this format has no line that sets one, so they show that rule).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <dmakit/iommufd.h>
+#include <dmakit/trace.h>
+
+#include "alloc.h"
+#include "trace_internal.h"
+
+#define RANGES_DEFAULT 16u
+#define RANGES_MAX 64u
+
+static bool parse_num(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned int base = 10, d;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned int)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned int)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned int)(*s - 'A' + 10);
+		else
+			return false;
+		if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool dmakit__trace_setup_iommufd(const char *val, struct dmakit_trace_setup *setup)
+{
+	if (strcmp(val, "iommufd") == 0) {
+		setup->iommu_kind = DMAKIT_TRACE_IOMMU_IOMMUFD;
+		setup->iommu_type = 0;
+	} else if (strcmp(val, "iommufd-compat") == 0) {
+		setup->iommu_kind = DMAKIT_TRACE_IOMMU_IOMMUFD_COMPAT;
+		setup->iommu_type = DMAKIT_VFIO_TYPE1v2_IOMMU;
+	} else if (strcmp(val, "iommufd-compat-v1") == 0) {
+		setup->iommu_kind = DMAKIT_TRACE_IOMMU_IOMMUFD_COMPAT;
+		setup->iommu_type = DMAKIT_VFIO_TYPE1_IOMMU;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static int yes_no(const char *val, bool *out)
+{
+	if (strcmp(val, "yes") == 0)
+		*out = true;
+	else if (strcmp(val, "no") == 0)
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int dmakit__trace_setup_key(const char *key, const char *val, struct dmakit_trace_setup *setup,
+			    char *msg, size_t msglen)
+{
+	bool yes;
+
+	if (strcmp(key, "memlock") == 0) {
+		if (!parse_num(val, &setup->memlock)) {
+			snprintf(msg, msglen, "bad number '%s' for memlock", val);
+			return -EINVAL;
+		}
+		return 16;
+	}
+	if (strcmp(key, "ipc-lock") == 0 || strcmp(key, "sys-resource") == 0) {
+		if (yes_no(val, &yes) < 0) {
+			snprintf(msg, msglen, "bad value '%s' for %s (expected yes or no)", val, key);
+			return -EINVAL;
+		}
+		if (key[0] == 'i') {
+			setup->no_ipc_lock = !yes;
+			return 32;
+		}
+		setup->no_sys_resource = !yes;
+		return 64;
+	}
+	return 0;
+}
+
+/* Keys of the iommufd operations. */
+enum {
+	K_IOAS = 1u << 0, K_IOVA = 1u << 1, K_SIZE = 1u << 2, K_VADDR = 1u << 3,
+	K_PROT = 1u << 4, K_ID = 1u << 5, K_DST = 1u << 6, K_SRC = 1u << 7,
+	K_DST_IOVA = 1u << 8, K_SRC_IOVA = 1u << 9, K_NUM = 1u << 10, K_RANGES = 1u << 11,
+	K_NAME = 1u << 12, K_OP = 1u << 13, K_VAL = 1u << 14, K_HWPT = 1u << 15,
+};
+static const char *const knames[] = {
+	"ioas", "iova", "size", "vaddr", "prot", "id", "dst", "src", "dst-iova", "src-iova",
+	"num", "ranges", "name", "op", "val", "hwpt",
+};
+#define NR_KEYS (sizeof(knames) / sizeof(knames[0]))
+
+struct ifd_op_desc {
+	const char *word;
+	enum dmakit_trace_op op;
+	unsigned int required, optional;
+};
+
+static const struct ifd_op_desc ifd_ops[] = {
+	{ "ioas-alloc", DMAKIT_TRACE_IOAS_ALLOC, 0, 0 },
+	{ "ioas-destroy", DMAKIT_TRACE_IOAS_DESTROY, K_ID, 0 },
+	{ "ioas-map", DMAKIT_TRACE_IOAS_MAP, K_IOAS | K_SIZE | K_VADDR | K_PROT, K_IOVA },
+	{ "ioas-unmap", DMAKIT_TRACE_IOAS_UNMAP, K_IOAS | K_IOVA | K_SIZE, 0 },
+	{ "ioas-copy", DMAKIT_TRACE_IOAS_COPY, K_DST | K_SRC | K_SRC_IOVA | K_SIZE | K_PROT,
+	  K_DST_IOVA },
+	{ "ioas-ranges", DMAKIT_TRACE_IOAS_RANGES, K_IOAS, K_NUM },
+	{ "ioas-allow", DMAKIT_TRACE_IOAS_ALLOW, K_IOAS | K_RANGES, 0 },
+	{ "option", DMAKIT_TRACE_IOMMU_OPTION, K_NAME | K_OP, K_IOAS | K_VAL },
+	{ "attach", DMAKIT_TRACE_ATTACH, K_IOAS, 0 },
+	{ "detach", DMAKIT_TRACE_DETACH, K_HWPT, 0 },
+};
+#define NR_IFD_OPS (sizeof(ifd_ops) / sizeof(ifd_ops[0]))
+
+static const struct ifd_op_desc *find_op(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < NR_IFD_OPS; i++)
+		if (strcmp(word, ifd_ops[i].word) == 0)
+			return &ifd_ops[i];
+	return NULL;
+}
+
+bool dmakit__trace_is_iommufd_op(const char *word)
+{
+	return find_op(word) != NULL;
+}
+
+const char *dmakit__trace_iommufd_op_word(enum dmakit_trace_op op)
+{
+	size_t i;
+
+	for (i = 0; i < NR_IFD_OPS; i++)
+		if (ifd_ops[i].op == op)
+			return ifd_ops[i].word;
+	return "?";
+}
+
+static int parse_ranges(const char *val, struct dmakit_trace_step *step, char *msg,
+			size_t msglen)
+{
+	char buf[512], *save = NULL, *tok;
+
+	step->nr_ranges = 0;
+	if (strcmp(val, "none") == 0)
+		return 0;
+	if (strlen(val) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, val);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+
+		if (!dash || step->nr_ranges == DMAKIT_TRACE_MAX_RANGES)
+			goto bad;
+		*dash = '\0';
+		if (!parse_num(tok, &step->ranges[step->nr_ranges].start) ||
+		    !parse_num(dash + 1, &step->ranges[step->nr_ranges].last))
+			goto bad;
+		step->nr_ranges++;
+	}
+	return 0;
+bad:
+	snprintf(msg, msglen, "bad value for ranges (expected none or up to %d START-LAST,...)",
+		 DMAKIT_TRACE_MAX_RANGES);
+	return -EINVAL;
+}
+
+int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_trace_step *step,
+				     char *msg, size_t msglen)
+{
+	const struct ifd_op_desc *d = find_op(words[0]);
+	unsigned int seen = 0, k;
+	int i;
+
+	memset(step, 0, sizeof(*step));
+	step->op = d->op;
+	step->num = RANGES_DEFAULT;
+	for (i = 1; i < nwords; i++) {
+		char *eq = strchr(words[i], '=');
+		const char *key = words[i], *val;
+		uint64_t v = 0;
+
+		if (!eq) {
+			snprintf(msg, msglen, "%s: expected key=value, got '%s'", d->word, words[i]);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		val = eq + 1;
+		for (k = 0; k < NR_KEYS; k++)
+			if (strcmp(key, knames[k]) == 0)
+				break;
+		if (k == NR_KEYS || !((d->required | d->optional) & (1u << k))) {
+			snprintf(msg, msglen, "%s: unknown key '%s'", d->word, key);
+			return -EINVAL;
+		}
+		if (seen & (1u << k)) {
+			snprintf(msg, msglen, "%s: key '%s' given twice", d->word, key);
+			return -EINVAL;
+		}
+		seen |= 1u << k;
+		switch (1u << k) {
+		case K_PROT:
+			if (strcmp(val, "r") == 0)
+				step->prot = DMAKIT_TRACE_PROT_READ;
+			else if (strcmp(val, "w") == 0)
+				step->prot = DMAKIT_TRACE_PROT_WRITE;
+			else if (strcmp(val, "rw") == 0)
+				step->prot = DMAKIT_TRACE_PROT_READ | DMAKIT_TRACE_PROT_WRITE;
+			else if (strcmp(val, "none") == 0)
+				step->prot = 0;
+			else
+				goto bad_value;
+			continue;
+		case K_RANGES:
+			if (parse_ranges(val, step, msg, msglen) < 0)
+				return -EINVAL;
+			continue;
+		case K_NAME:
+			if (strcmp(val, "rlimit-mode") == 0)
+				step->option = DMAKIT_IOMMU_OPTION_RLIMIT_MODE;
+			else if (strcmp(val, "huge-pages") == 0)
+				step->option = DMAKIT_IOMMU_OPTION_HUGE_PAGES;
+			else if (parse_num(val, &v) && v <= UINT32_MAX)
+				step->option = (uint32_t)v;
+			else
+				goto bad_value;
+			continue;
+		case K_OP:
+			if (strcmp(val, "get") == 0)
+				step->option_op = DMAKIT_IOMMU_OPTION_OP_GET;
+			else if (strcmp(val, "set") == 0)
+				step->option_op = DMAKIT_IOMMU_OPTION_OP_SET;
+			else if (parse_num(val, &v) && v <= UINT16_MAX)
+				step->option_op = (uint32_t)v;
+			else
+				goto bad_value;
+			continue;
+		default:
+			break;
+		}
+		if (!parse_num(val, &v))
+			goto bad_value;
+		switch (1u << k) {
+		case K_IOAS: case K_ID: case K_DST: case K_HWPT: case K_SRC: case K_NUM:
+			if (v > UINT32_MAX)
+				goto bad_value;
+			if ((1u << k) == K_SRC)
+				step->ioas2 = (uint32_t)v;
+			else if ((1u << k) == K_NUM)
+				step->num = (uint32_t)v;
+			else
+				step->ioas = (uint32_t)v;
+			if ((1u << k) == K_NUM && v > RANGES_MAX) {
+				snprintf(msg, msglen, "%s: num %s is more than %u", d->word, val,
+					 RANGES_MAX);
+				return -EINVAL;
+			}
+			break;
+		case K_IOVA: case K_DST_IOVA:
+			step->iova = v;
+			step->fixed = true;
+			break;
+		case K_SRC_IOVA:
+			step->iova2 = v;
+			break;
+		case K_SIZE:
+			step->size = v;
+			break;
+		case K_VADDR:
+			step->vaddr = v;
+			break;
+		case K_VAL:
+			step->val = v;
+			break;
+		}
+		continue;
+bad_value:
+		snprintf(msg, msglen, "%s: bad value '%s' for %s", d->word, val, key);
+		return -EINVAL;
+	}
+	for (k = 0; k < NR_KEYS; k++)
+		if ((d->required & (1u << k)) && !(seen & (1u << k))) {
+			snprintf(msg, msglen, "%s: missing key '%s'", d->word, knames[k]);
+			return -EINVAL;
+		}
+	/* ioas-map's iova= is FIXED_IOVA only when given. */
+	if (d->op == DMAKIT_TRACE_IOAS_MAP && !(seen & K_IOVA))
+		step->fixed = false;
+	if (d->op == DMAKIT_TRACE_IOAS_UNMAP)
+		step->fixed = false;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replay                                                                     */
+
+static uint32_t map_flags(const struct dmakit_trace_step *s)
+{
+	uint32_t f = s->fixed ? DMAKIT_IOMMU_IOAS_MAP_FIXED_IOVA : 0;
+
+	if (s->prot & DMAKIT_TRACE_PROT_READ)
+		f |= DMAKIT_IOMMU_IOAS_MAP_READABLE;
+	if (s->prot & DMAKIT_TRACE_PROT_WRITE)
+		f |= DMAKIT_IOMMU_IOAS_MAP_WRITEABLE;
+	return f;
+}
+
+static void print_ranges(FILE *out, const struct dmakit_iommu_iova_range *r, uint32_t n)
+{
+	uint32_t i;
+
+	if (!n) {
+		fprintf(out, " ranges=none");
+		return;
+	}
+	fprintf(out, " ranges=");
+	for (i = 0; i < n; i++)
+		fprintf(out, "%s0x%" PRIx64 "-0x%" PRIx64, i ? "," : "", r[i].start, r[i].last);
+}
+
+/* A version-1 line on the context: the vfio compat layer. */
+static int run_v1(struct dmakit_iommufd *ctx, const struct dmakit_trace_step *s, uint64_t vaddr,
+		  FILE *out)
+{
+	struct dmakit_vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct dmakit_vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	uint8_t info[512];
+	struct dmakit_vfio_iommu_type1_info *hdr = (void *)info;
+	struct dmakit_type1_info parsed;
+	int r;
+
+	switch (s->op) {
+	case DMAKIT_TRACE_MAP:
+	case DMAKIT_TRACE_REMAP:
+		map.iova = s->iova;
+		map.size = s->size;
+		map.vaddr = vaddr;
+		if (s->op == DMAKIT_TRACE_REMAP)
+			map.flags = DMAKIT_VFIO_DMA_MAP_FLAG_VADDR;
+		if (s->prot & DMAKIT_TRACE_PROT_READ)
+			map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_READ;
+		if (s->prot & DMAKIT_TRACE_PROT_WRITE)
+			map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_WRITE;
+		r = dmakit_iommufd_ioctl(ctx, DMAKIT_VFIO_IOMMU_MAP_DMA, &map);
+		break;
+	case DMAKIT_TRACE_INFO:
+		memset(info, 0, sizeof(info));
+		hdr->argsz = sizeof(info);
+		r = dmakit_iommufd_ioctl(ctx, DMAKIT_VFIO_IOMMU_GET_INFO, hdr);
+		if (r == 0 && dmakit_type1_info_parse(info, sizeof(info), &parsed) == 0) {
+			uint32_t i;
+
+			fprintf(out, "L%u info", s->line);
+			if (parsed.has_dma_avail)
+				fprintf(out, " avail=%" PRIu32, parsed.dma_avail);
+			else
+				fprintf(out, " avail=none");
+			fprintf(out, " pgsizes=0x%" PRIx64 " ranges=", parsed.pgsizes);
+			for (i = 0; i < parsed.nr_iova_ranges && i < DMAKIT_INFO_MAX_RANGES; i++)
+				fprintf(out, "%s0x%" PRIx64 "-0x%" PRIx64, i ? "," : "",
+					parsed.iova_ranges[i].start, parsed.iova_ranges[i].end);
+			fprintf(out, "%s\n", parsed.nr_iova_ranges ? "" : "none");
+			return 1;
+		}
+		break;
+	default:
+		unmap.iova = s->iova;
+		unmap.size = s->size;
+		if (s->op == DMAKIT_TRACE_UNMAP_ALL || s->op == DMAKIT_TRACE_INVALIDATE_ALL) {
+			unmap.iova = 0;
+			unmap.size = 0;
+			unmap.flags = DMAKIT_VFIO_DMA_UNMAP_FLAG_ALL;
+		}
+		if (s->op == DMAKIT_TRACE_INVALIDATE || s->op == DMAKIT_TRACE_INVALIDATE_ALL)
+			unmap.flags |= DMAKIT_VFIO_DMA_UNMAP_FLAG_VADDR;
+		r = dmakit_iommufd_ioctl(ctx, DMAKIT_VFIO_IOMMU_UNMAP_DMA, &unmap);
+		if (r == 0) {
+			fprintf(out, "L%u %s ok size=0x%" PRIx64 "\n", s->line,
+				s->op == DMAKIT_TRACE_UNMAP ? "unmap" :
+				s->op == DMAKIT_TRACE_UNMAP_ALL ? "unmap-all" :
+				s->op == DMAKIT_TRACE_INVALIDATE ? "invalidate" : "invalidate-all",
+				(uint64_t)unmap.size);
+			return 1;
+		}
+		break;
+	}
+	return r;
+}
+
+static const char *v1_word(enum dmakit_trace_op op)
+{
+	static const char *const w[] = { "setup", "map", "remap", "unmap", "unmap-all",
+					 "invalidate", "invalidate-all", "info" };
+
+	return (unsigned int)op < sizeof(w) / sizeof(w[0]) ? w[op] : "?";
+}
+
+int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
+				 const struct dmakit_replay_options *opts, FILE *out)
+{
+	struct dmakit_iommufd_config cfg;
+	struct dmakit_iommufd *ctx = NULL;
+	uint64_t buffer = trace->setup.buffer, mapped_len = (buffer + 4095) & ~4095ull;
+	bool linux_backend = opts->backend == DMAKIT_BACKEND_LINUX;
+	uint8_t *base;
+	size_t i;
+	int ret;
+
+	base = mmap(NULL, mapped_len + 4096, linux_backend ? PROT_READ | PROT_WRITE : PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	if (linux_backend && mprotect(base + mapped_len, 4096, PROT_NONE) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	dmakit_iommufd_config_init(&cfg);
+	cfg.backend = linux_backend ? DMAKIT_IOMMUFD_LINUX : DMAKIT_IOMMUFD_EMU;
+	cfg.memlock_limit = trace->setup.memlock;
+	cfg.cap_ipc_lock = !trace->setup.no_ipc_lock;
+	cfg.cap_sys_resource = !trace->setup.no_sys_resource;
+	ret = dmakit_iommufd_open(&cfg, &ctx);
+	if (ret < 0)
+		goto out;
+	ret = dmakit_iommufd_declare_memory(ctx, (uint64_t)(uintptr_t)base, mapped_len);
+	if (ret < 0)
+		goto out;
+
+	for (i = 0; i < trace->nr_steps; i++) {
+		const struct dmakit_trace_step *s = &trace->steps[i];
+		uint64_t vaddr = s->vaddr < buffer ? (uint64_t)(uintptr_t)base + s->vaddr : s->vaddr;
+		struct dmakit_iommu_iova_range ranges[RANGES_MAX];
+		char extra[1024] = "";
+		int r;
+
+		switch (s->op) {
+		case DMAKIT_TRACE_IOAS_ALLOC: {
+			struct dmakit_iommu_ioas_alloc a = { .size = sizeof(a) };
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_ALLOC, &a);
+			snprintf(extra, sizeof(extra), " id=%" PRIu32, a.out_ioas_id);
+			break;
+		}
+		case DMAKIT_TRACE_IOAS_DESTROY: {
+			struct dmakit_iommu_destroy d = { .size = sizeof(d), .id = s->ioas };
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_DESTROY, &d);
+			break;
+		}
+		case DMAKIT_TRACE_IOAS_MAP: {
+			struct dmakit_iommu_ioas_map m = {
+				.size = sizeof(m), .flags = map_flags(s), .ioas_id = s->ioas,
+				.user_va = vaddr, .length = s->size, .iova = s->iova,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_MAP, &m);
+			snprintf(extra, sizeof(extra), " iova=0x%" PRIx64, m.iova);
+			break;
+		}
+		case DMAKIT_TRACE_IOAS_UNMAP: {
+			struct dmakit_iommu_ioas_unmap u = {
+				.size = sizeof(u), .ioas_id = s->ioas, .iova = s->iova,
+				.length = s->size,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_UNMAP, &u);
+			snprintf(extra, sizeof(extra), " size=0x%" PRIx64, u.length);
+			break;
+		}
+		case DMAKIT_TRACE_IOAS_COPY: {
+			struct dmakit_iommu_ioas_copy c = {
+				.size = sizeof(c), .flags = map_flags(s), .dst_ioas_id = s->ioas,
+				.src_ioas_id = s->ioas2, .length = s->size, .dst_iova = s->iova,
+				.src_iova = s->iova2,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_COPY, &c);
+			snprintf(extra, sizeof(extra), " iova=0x%" PRIx64, c.dst_iova);
+			break;
+		}
+		case DMAKIT_TRACE_IOAS_RANGES: {
+			struct dmakit_iommu_ioas_iova_ranges q = {
+				.size = sizeof(q), .ioas_id = s->ioas, .num_iovas = s->num,
+				.allowed_iovas = (uint64_t)(uintptr_t)ranges,
+			};
+			FILE *m;
+
+			memset(ranges, 0, sizeof(ranges));
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_IOVA_RANGES, &q);
+			m = fmemopen(extra, sizeof(extra), "w");
+			if (m) {
+				if (r == -EMSGSIZE)
+					fprintf(m, " num=%" PRIu32, q.num_iovas);
+				fprintf(m, " alignment=0x%" PRIx64, q.out_iova_alignment);
+				if (r == 0)
+					print_ranges(m, ranges, q.num_iovas);
+				fclose(m);
+			}
+			break;
+		}
+		case DMAKIT_TRACE_IOAS_ALLOW: {
+			struct dmakit_iommu_ioas_allow_iovas a = {
+				.size = sizeof(a), .ioas_id = s->ioas, .num_iovas = s->nr_ranges,
+				.allowed_iovas = (uint64_t)(uintptr_t)s->ranges,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_ALLOW_IOVAS, &a);
+			break;
+		}
+		case DMAKIT_TRACE_IOMMU_OPTION: {
+			struct dmakit_iommu_option o = {
+				.size = sizeof(o), .option_id = s->option,
+				.op = (uint16_t)s->option_op, .object_id = s->ioas, .val64 = s->val,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_OPTION, &o);
+			snprintf(extra, sizeof(extra), " val=%" PRIu64, o.val64);
+			break;
+		}
+		case DMAKIT_TRACE_ATTACH: {
+			uint32_t hwpt = 0;
+
+			r = dmakit_iommufd_attach_device(ctx, s->ioas, &hwpt);
+			snprintf(extra, sizeof(extra), " hwpt=%" PRIu32, hwpt);
+			break;
+		}
+		case DMAKIT_TRACE_DETACH:
+			r = dmakit_iommufd_detach_device(ctx, s->ioas);
+			break;
+		default:
+			r = run_v1(ctx, s, vaddr, out);
+			if (r == 1)
+				continue;
+			fprintf(out, "L%u %s %s\n", s->line, v1_word(s->op),
+				r < 0 ? dmakit_errno_name(r) : "ok");
+			continue;
+		}
+		fprintf(out, "L%u %s ", s->line, dmakit__trace_iommufd_op_word(s->op));
+		if (r < 0 && r != -EMSGSIZE)
+			fprintf(out, "%s\n", dmakit_errno_name(r));
+		else if (r < 0)
+			fprintf(out, "%s%s\n", dmakit_errno_name(r), extra);
+		else
+			fprintf(out, "ok%s\n", extra);
+	}
+	ret = 0;
+out:
+	dmakit_iommufd_close(ctx);
+	munmap(base, mapped_len + 4096);
+	return ret;
+}

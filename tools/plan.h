@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmakit plan / sim: the VM description every input turns into (a QEMU
+ * command line, a libvirt domain XML, a scenario file), the layout built
+ * from it in the library (address space, regions, discard managers, one
+ * listener per container over the emulated kernel), and the timeline of a
+ * scenario. docs/plan.md and docs/scenario-format.md describe the rules.
+ */
+#ifndef DMAKIT_PLAN_H
+#define DMAKIT_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dmakit/dmakit.h>
+
+#define PLAN_MAX_BACKENDS 16
+#define PLAN_MAX_VMEMS 8
+#define PLAN_MAX_VFIOS 16
+#define PLAN_MAX_STEPS 256
+#define PLAN_ID_LEN 64
+#define PLAN_WHERE_LEN 192
+
+enum plan_machine { PLAN_Q35 = 0, PLAN_PC = 1 };
+enum plan_cvm { PLAN_CVM_NONE = 0, PLAN_CVM_SEV_SNP = 1, PLAN_CVM_TDX = 2 };
+enum plan_viommu { PLAN_VIOMMU_NONE = 0, PLAN_VIOMMU_INTEL = 1, PLAN_VIOMMU_VIRTIO = 2 };
+enum plan_backend_kind { PLAN_BACKEND_RAM = 0, PLAN_BACKEND_FILE = 1, PLAN_BACKEND_MEMFD = 2 };
+
+struct plan_backend {
+	char id[PLAN_ID_LEN];
+	enum plan_backend_kind kind;
+	uint64_t size;
+	uint64_t page_size; /* 0: the host page (4 KiB) */
+	bool share, prealloc;
+	char where[PLAN_WHERE_LEN];
+};
+
+struct plan_vmem {
+	char id[PLAN_ID_LEN];
+	char memdev[PLAN_ID_LEN];
+	uint64_t block_size;     /* 0: the default rule (x86: 2 MiB) */
+	uint64_t requested_size;
+	bool dynamic_memslots;
+	bool hotplug;            /* scenario: not present at boot, added by a step */
+	char where[PLAN_WHERE_LEN];
+	/* filled by plan_resolve(): */
+	uint64_t size, page_size;
+};
+
+struct plan_vfio {
+	char id[PLAN_ID_LEN];
+	char host[PLAN_ID_LEN];
+	bool iommufd;
+	char where[PLAN_WHERE_LEN];
+};
+
+enum plan_step_kind {
+	STEP_BOOT = 0,      /* (implicit first step) the listeners start */
+	STEP_PLUG,          /* virtio-mem: the guest plugs SIZE bytes */
+	STEP_UNPLUG,        /* virtio-mem: the guest unplugs SIZE bytes */
+	STEP_HOTPLUG,       /* a virtio-mem device with hotplug=on enters the AS */
+	STEP_SHARE,         /* CVM: [gpa, gpa+size) private -> shared */
+	STEP_PRIVATE,       /* CVM: shared -> private */
+	STEP_VIOMMU_MAP,    /* vIOMMU: COUNT maps of SIZE each */
+	STEP_VIOMMU_UNMAP,  /* vIOMMU: unmap COUNT of the oldest live maps */
+};
+
+struct plan_step {
+	enum plan_step_kind kind;
+	char dev[PLAN_ID_LEN];
+	uint64_t gpa, size, count;
+	unsigned int repeat;
+	char label[PLAN_ID_LEN];
+	unsigned int line;
+};
+
+struct plan_vm {
+	char source[PLAN_WHERE_LEN]; /* file name or "command line" */
+	enum plan_machine machine;
+	bool kvm;
+	uint64_t ram;            /* -m size */
+	unsigned int slots;
+	uint64_t maxmem;
+	char ram_memdev[PLAN_ID_LEN]; /* -machine memory-backend= */
+	enum plan_cvm cvm;
+	enum plan_viommu viommu;
+	bool caching_mode;       /* intel-iommu caching-mode=on */
+	uint64_t viommu_bound;   /* live vIOMMU mappings the guest may hold; 0: unknown */
+	bool iommufd_object;     /* -object iommufd seen */
+	size_t nr_backends, nr_vmems, nr_vfios, nr_steps;
+	struct plan_backend backends[PLAN_MAX_BACKENDS];
+	struct plan_vmem vmems[PLAN_MAX_VMEMS];
+	struct plan_vfio vfios[PLAN_MAX_VFIOS];
+	struct plan_step steps[PLAN_MAX_STEPS];
+};
+
+struct plan_host {
+	uint32_t dma_entry_limit; /* default 65535 */
+	uint64_t memlock;         /* bytes; UINT64_MAX unlimited */
+	enum dmakit_kernel_profile kernel;
+	bool iommufd_available;   /* unknown is true */
+	char source[PLAN_WHERE_LEN];
+};
+
+void plan_vm_init(struct plan_vm *vm);
+void plan_host_init(struct plan_host *h);
+
+/* Parsers: 0, or -1 with one line "WHERE: message" in err. */
+int plan_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
+int plan_parse_qemu_args(int argc, char **argv, const char *where, struct plan_vm *vm,
+			 char *err, size_t errlen);
+int plan_parse_qemu_file(const char *path, struct plan_vm *vm, char *err, size_t errlen);
+int plan_parse_scenario(const char *path, struct plan_vm *vm, struct plan_host *host,
+			bool *host_given, char *err, size_t errlen);
+int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t errlen);
+int plan_parse_host_json(const char *path, struct plan_host *h, char *err, size_t errlen);
+/* Any input: a libvirt XML, a QEMU command line or a scenario file. */
+int plan_parse_any(const char *path, struct plan_vm *vm, struct plan_host *host,
+		   bool *host_given, char *err, size_t errlen);
+/* Cross-checks (memdev exists, sizes are consistent). */
+int plan_resolve(struct plan_vm *vm, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* The layout in the library                                                  */
+
+#define PLAN_MAX_CONTAINERS 2
+
+struct plan_container {
+	bool iommufd;
+	size_t nr_devices;
+	const char *devices[PLAN_MAX_VFIOS];
+	struct dmakit_listener *listener;
+};
+
+struct plan_layout {
+	struct dmakit_address_space *as;      /* the devices' DMA address space */
+	struct dmakit_address_space *sysmem;  /* guest RAM (== as without vIOMMU) */
+	struct dmakit_memory_region *ram_mr, *rom_mr, *bios_mr, *iommu_mr;
+	struct dmakit_guest_memfd *gmfd;
+	struct dmakit_virtio_mem *vmem[PLAN_MAX_VMEMS];
+	uint64_t vmem_addr[PLAN_MAX_VMEMS];
+	uint64_t below_4g, above_4g;
+	size_t nr_containers;
+	struct plan_container containers[PLAN_MAX_CONTAINERS];
+	uint32_t max_memslots;
+	/* vIOMMU: the guest's live maps (a FIFO) for the sim */
+	uint64_t viommu_next_iova, viommu_seq;
+	uint64_t *q_iova, *q_size;
+	size_t q_head, q_tail, q_cap;
+};
+
+struct plan_build_opts {
+	enum dmakit_listener_strategy strategy;
+	/* true: the containers have the host's dma_entry_limit and the listener
+	 * QEMU's dma_max_mappings (the sim); false: no limit anywhere, so the
+	 * layout is always built and the numbers computed (the plan). */
+	bool enforce;
+};
+
+int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
+		      const struct plan_build_opts *o, struct plan_layout *L,
+		      char *err, size_t errlen);
+void plan_layout_destroy(struct plan_layout *L);
+/* Run one step (all its repeats); 0, or the first -errno with its message
+ * in err; *fails counts the guest operations that were refused. -EINVAL
+ * and -ENOENT mean the step does not fit the VM (bad scenario). */
+int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L,
+		     const struct plan_step *s, uint64_t *fails, char *err, size_t errlen);
+
+/* Human sizes: "16 GiB", "2 MiB", "384 KiB", "12345 bytes". */
+void plan_fmt_size(char *buf, size_t len, uint64_t bytes);
+
+#endif /* DMAKIT_PLAN_H */
