@@ -31,6 +31,8 @@
 
 /* An inaccessible page after a replay buffer, bytes. */
 #define GUARD_BYTES 4096ull
+/* Alignment of a replay buffer's base, bytes (see trace_internal.h). */
+#define BUFFER_ALIGN (2ull << 20)
 
 #define DMA_ENTRY_LIMIT_PATH "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 
@@ -548,11 +550,45 @@ static int open_for_trace(const struct dmakit_trace *trace,
 	return ret;
 }
 
+int dmakit__trace_buffer_reserve(uint64_t buffer, bool real_memory,
+				 struct dmakit__trace_buffer *tb)
+{
+	uint64_t len = (buffer + 4095) & ~4095ull, start;
+	uint8_t *map;
+
+	/* Reserve enough to align up, then give back nothing: simple, and the
+	 * whole reservation goes at release. */
+	tb->mapping_len = len + GUARD_BYTES + BUFFER_ALIGN;
+	map = mmap(NULL, tb->mapping_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	start = ((uint64_t)(uintptr_t)map + BUFFER_ALIGN - 1) & ~(BUFFER_ALIGN - 1);
+	tb->mapping = map;
+	tb->base = (uint8_t *)(uintptr_t)start;
+	tb->len = len;
+	/* The guard page stays PROT_NONE, so a map that runs past the end of
+	 * the buffer fails to pin on the real kernel too. */
+	if (real_memory && mprotect(tb->base, len, PROT_READ | PROT_WRITE) < 0) {
+		int ret = -errno;
+
+		munmap(map, tb->mapping_len);
+		return ret;
+	}
+	return 0;
+}
+
+void dmakit__trace_buffer_release(struct dmakit__trace_buffer *tb)
+{
+	munmap(tb->mapping, tb->mapping_len);
+}
+
 DMAKIT_EXPORT int dmakit_trace_replay(const struct dmakit_trace *trace,
 				      const struct dmakit_replay_options *opts, FILE *out)
 {
 	const struct dmakit_replay_options defaults = { .backend = DMAKIT_BACKEND_EMU };
 	struct dmakit_container *c = NULL;
+	struct dmakit__trace_buffer tb;
 	uint64_t buffer = trace->setup.buffer, mapped_len;
 	uint8_t *base;
 	size_t i;
@@ -562,22 +598,11 @@ DMAKIT_EXPORT int dmakit_trace_replay(const struct dmakit_trace *trace,
 		opts = &defaults;
 	if (trace->setup.iommu_kind == DMAKIT_TRACE_IOMMU_IOMMUFD)
 		return dmakit__trace_replay_iommufd(trace, opts, out);
-	mapped_len = (buffer + 4095) & ~4095ull;
-	/*
-	 * The emulator only needs the addresses; the kernel pins the pages. A
-	 * guard page after the buffer makes a map that runs past its end fail
-	 * to pin on the real kernel too, whatever the process has mapped next.
-	 */
-	base = mmap(NULL, mapped_len + GUARD_BYTES,
-		    opts->backend == DMAKIT_BACKEND_EMU ? PROT_NONE : PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED)
-		return -errno;
-	if (mprotect(base + mapped_len, GUARD_BYTES, PROT_NONE) < 0) {
-		ret = -errno;
-		munmap(base, mapped_len + GUARD_BYTES);
+	ret = dmakit__trace_buffer_reserve(buffer, opts->backend != DMAKIT_BACKEND_EMU, &tb);
+	if (ret < 0)
 		return ret;
-	}
+	base = tb.base;
+	mapped_len = tb.len;
 
 	ret = open_for_trace(trace, opts, &c);
 	if (ret < 0)
@@ -648,6 +673,6 @@ DMAKIT_EXPORT int dmakit_trace_replay(const struct dmakit_trace *trace,
 	ret = 0;
 out:
 	dmakit_container_close(c);
-	munmap(base, mapped_len + GUARD_BYTES);
+	dmakit__trace_buffer_release(&tb);
 	return ret;
 }

@@ -25,4 +25,23 @@ const char *dmakit__trace_iommufd_op_word(enum dmakit_trace_op op);
 int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
 				 const struct dmakit_replay_options *opts, FILE *out);
 
+/*
+ * A replay buffer: @len bytes (the trace's buffer rounded up to pages) at
+ * @base, followed by one inaccessible guard page. @base is aligned to 2 MiB,
+ * so an address-dependent answer (iommufd's automatic IOVA alignment, which
+ * follows the vaddr's alignment up to 2 MiB) is the same in every run, under
+ * valgrind or not. With @real_memory the pages are readable and writable
+ * (the kernel pins them); otherwise only address space is reserved.
+ */
+struct dmakit__trace_buffer {
+	uint8_t *base;
+	uint64_t len;
+	void *mapping;       /* what to munmap */
+	uint64_t mapping_len;
+};
+
+int dmakit__trace_buffer_reserve(uint64_t buffer, bool real_memory,
+				 struct dmakit__trace_buffer *tb);
+void dmakit__trace_buffer_release(struct dmakit__trace_buffer *tb);
+
 #endif /* DMAKIT_TRACE_INTERNAL_H */

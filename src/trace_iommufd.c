@@ -430,20 +430,17 @@ int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
 {
 	struct dmakit_iommufd_config cfg;
 	struct dmakit_iommufd *ctx = NULL;
-	uint64_t buffer = trace->setup.buffer, mapped_len = (buffer + 4095) & ~4095ull;
+	uint64_t buffer = trace->setup.buffer;
+	struct dmakit__trace_buffer tb;
 	bool linux_backend = opts->backend == DMAKIT_BACKEND_LINUX;
 	uint8_t *base;
 	size_t i;
 	int ret;
 
-	base = mmap(NULL, mapped_len + 4096, linux_backend ? PROT_READ | PROT_WRITE : PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED)
-		return -errno;
-	if (linux_backend && mprotect(base + mapped_len, 4096, PROT_NONE) < 0) {
-		ret = -errno;
-		goto out;
-	}
+	ret = dmakit__trace_buffer_reserve(buffer, linux_backend, &tb);
+	if (ret < 0)
+		return ret;
+	base = tb.base;
 	dmakit_iommufd_config_init(&cfg);
 	cfg.backend = linux_backend ? DMAKIT_IOMMUFD_LINUX : DMAKIT_IOMMUFD_EMU;
 	cfg.memlock_limit = trace->setup.memlock;
@@ -452,7 +449,7 @@ int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
 	ret = dmakit_iommufd_open(&cfg, &ctx);
 	if (ret < 0)
 		goto out;
-	ret = dmakit_iommufd_declare_memory(ctx, (uint64_t)(uintptr_t)base, mapped_len);
+	ret = dmakit_iommufd_declare_memory(ctx, (uint64_t)(uintptr_t)base, tb.len);
 	if (ret < 0)
 		goto out;
 
@@ -576,6 +573,6 @@ int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
 	ret = 0;
 out:
 	dmakit_iommufd_close(ctx);
-	munmap(base, mapped_len + 4096);
+	dmakit__trace_buffer_release(&tb);
 	return ret;
 }
