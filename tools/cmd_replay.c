@@ -27,6 +27,8 @@ static void replay_usage(FILE *out)
 		"\n"
 		"  --backend emu    the emulated kernel (default; needs nothing)\n"
 		"  --backend linux  the real kernel through /dev/vfio/vfio (root)\n"
+		"  --backend emu-iommufd  type1 traces on the emulated iommufd vfio compat\n"
+		"                   layer (iommu=iommufd traces run on the emulator anyway)\n"
 		"  --group PATH     the VFIO group file for --backend linux\n"
 		"  --container PATH the container device (default /dev/vfio/vfio)\n"
 		"  --version, --help\n");
@@ -55,6 +57,8 @@ int cmd_replay(int argc, char **argv)
 				opts.backend = DMAKIT_BACKEND_EMU;
 			} else if (strcmp(optarg, "linux") == 0) {
 				opts.backend = DMAKIT_BACKEND_LINUX;
+			} else if (strcmp(optarg, "emu-iommufd") == 0) {
+				opts.backend = DMAKIT_BACKEND_EMU_IOMMUFD;
 			} else {
 				cli_error("replay: unknown backend '%s' (expected emu or linux)", optarg);
 				return CLI_EXIT_USAGE;
