@@ -21,6 +21,12 @@
 #define PLAN_MAX_STEPS 256
 #define PLAN_ID_LEN 64
 #define PLAN_WHERE_LEN 192
+/* Input bounds: plan, sim and --host files are read whole, at most 16 MiB;
+ * a QEMU command line has at most PLAN_MAX_WORDS words. */
+#define PLAN_MAX_FILE_BYTES (16l << 20)
+#define PLAN_MAX_WORDS 65536
+/* vIOMMU maps or unmaps of one scenario step (count x repeat). */
+#define PLAN_MAX_OPS 16777216
 
 enum plan_machine { PLAN_Q35 = 0, PLAN_PC = 1 };
 enum plan_cvm { PLAN_CVM_NONE = 0, PLAN_CVM_SEV_SNP = 1, PLAN_CVM_TDX = 2 };
@@ -88,6 +94,17 @@ struct plan_vm {
 	bool caching_mode;       /* intel-iommu caching-mode=on */
 	uint64_t viommu_bound;   /* live vIOMMU mappings the guest may hold; 0: unknown */
 	bool iommufd_object;     /* -object iommufd seen */
+	/*
+	 * A VGA-compatible display claims the legacy window 0xa0000-0xbffff,
+	 * so RAM below 1 MiB is mapped only up to 0xa0000; without one QEMU
+	 * maps RAM up to the option ROMs at 0xc0000 (seen in the lab).
+	 * QEMU adds a default VGA unless -nodefaults; -vga sets or drops it;
+	 * a -device VGA, cirrus-vga, virtio-vga, qxl-vga or vmware-svga adds
+	 * one.
+	 */
+	bool no_default_vga;     /* -nodefaults */
+	int vga_option;          /* -vga: -1 not given, 0 none, 1 a VGA type */
+	bool vga_device;         /* a VGA-compatible -device */
 	size_t nr_backends, nr_vmems, nr_vfios, nr_steps;
 	struct plan_backend backends[PLAN_MAX_BACKENDS];
 	struct plan_vmem vmems[PLAN_MAX_VMEMS];
@@ -104,6 +121,8 @@ struct plan_host {
 };
 
 void plan_vm_init(struct plan_vm *vm);
+/* Whether the VM has a VGA-compatible display (see struct plan_vm). */
+bool plan_vm_has_vga(const struct plan_vm *vm);
 void plan_host_init(struct plan_host *h);
 
 /* Parsers: 0, or -1 with one line "WHERE: message" in err. */

@@ -64,7 +64,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		      const struct plan_build_opts *o, struct plan_layout *L,
 		      char *err, size_t errlen)
 {
-	uint64_t lowmem, below, above, devbase;
+	uint64_t lowmem, below, above, devbase, low_end;
 	size_t i, k;
 	int r;
 
@@ -87,9 +87,11 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 	if (vm->cvm != PLAN_CVM_NONE &&
 	    (r = dmakit_guest_memfd_create(L->ram_mr, 4096, &L->gmfd)) < 0)
 		goto fail_msg;
-	/* pc.ram below 640 KiB, the legacy hole (VGA MMIO, option ROMs, BIOS
+	/* pc.ram below 640 KiB (below 768 KiB without a VGA, whose window
+	 * 0xa0000-0xbffff is otherwise RAM), the legacy hole (option ROMs, BIOS
 	 * shadow), pc.ram from 1 MiB to the split, the rest above 4 GiB. */
-	if ((r = add_sec(L->sysmem, L->ram_mr, 0, 0, below < 0xa0000 ? below : 0xa0000, false,
+	low_end = plan_vm_has_vga(vm) ? 0xa0000 : 0xc0000;
+	if ((r = add_sec(L->sysmem, L->ram_mr, 0, 0, below < low_end ? below : low_end, false,
 			 err, errlen)) < 0)
 		goto fail;
 	if (below > 0x100000 &&
@@ -349,7 +351,7 @@ static int step_convert(struct plan_layout *L, const struct plan_step *s, uint64
 		return -EINVAL;
 	}
 	if (dmakit_as_find_section(L->sysmem, gpa, &sec) < 0 || sec.mr != L->ram_mr ||
-	    gpa + s->size > sec.gpa + sec.size || gpa % 4096 || s->size % 4096) {
+	    s->size > sec.gpa + sec.size - gpa || gpa % 4096 || s->size % 4096) {
 		snprintf(err, errlen, "gpa 0x%" PRIx64 " size 0x%" PRIx64 " is not 4 KiB-aligned guest RAM of one section",
 			 gpa, s->size);
 		return -EINVAL;
@@ -406,8 +408,8 @@ static int step_viommu(struct plan_layout *L, const struct plan_step *s, uint64_
 		uint64_t base = align_up(0x100000, s->size);
 		uint64_t span = L->below_4g > base + s->size ? (L->below_4g - base) / s->size : 1;
 
-		if (s->size == 0 || (s->size & (s->size - 1))) {
-			snprintf(err, errlen, "viommu-map: size must be a power of two");
+		if (s->size == 0 || (s->size & (s->size - 1)) || s->size > VIOMMU_AS_SIZE) {
+			snprintf(err, errlen, "viommu-map: size must be a power of two, at most 256 TiB");
 			return -EINVAL;
 		}
 		for (i = 0; i < s->count; i++) {
@@ -476,7 +478,20 @@ int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L, const stru
 		}
 		case STEP_SHARE:
 		case STEP_PRIVATE:
-			r = step_convert(L, s, s->gpa + (uint64_t)rep * s->size, fails, e, sizeof(e));
+		{
+			uint64_t gpa;
+
+			/* gpa + rep * size, which a scenario can make wrap. */
+			if (__builtin_mul_overflow((uint64_t)rep, s->size, &gpa) ||
+			    __builtin_add_overflow(gpa, s->gpa, &gpa)) {
+				snprintf(e, sizeof(e), "gpa 0x%" PRIx64 " + %u x size 0x%" PRIx64 " wraps",
+					 s->gpa, rep, s->size);
+				r = -EINVAL;
+				(*fails)++;
+				break;
+			}
+			r = step_convert(L, s, gpa, fails, e, sizeof(e));
+		}
 			break;
 		case STEP_VIOMMU_MAP:
 		case STEP_VIOMMU_UNMAP:

@@ -20,6 +20,14 @@ void plan_vm_init(struct plan_vm *vm)
 	vm->machine = PLAN_Q35;
 	vm->kvm = true;
 	vm->ram = 128ull << 20; /* QEMU's default -m */
+	vm->vga_option = -1;
+}
+
+bool plan_vm_has_vga(const struct plan_vm *vm)
+{
+	bool by_default = vm->vga_option >= 0 ? vm->vga_option == 1 : !vm->no_default_vga;
+
+	return by_default || vm->vga_device;
 }
 
 void plan_host_init(struct plan_host *h)
@@ -359,6 +367,9 @@ static int qemu_device(struct plan_vm *vm, const char *arg, const char *where, c
 	drv = kv.val[0] ? kv_get(&kv, "driver") : kv.key[0];
 	if (!drv)
 		drv = "";
+	if (!strcmp(drv, "VGA") || !strcmp(drv, "cirrus-vga") || !strcmp(drv, "virtio-vga") ||
+	    !strcmp(drv, "qxl-vga") || !strcmp(drv, "vmware-svga") || !strcmp(drv, "isa-vga"))
+		vm->vga_device = true;
 	if (!strcmp(drv, "virtio-mem-pci") || !strcmp(drv, "virtio-mem")) {
 		struct plan_vmem *m;
 
@@ -480,6 +491,10 @@ static int qemu_words(int argc, char **argv, char **wheres, struct plan_vm *vm, 
 			vm->kvm = true;
 			continue;
 		}
+		if (!strcmp(o, "-nodefaults"))
+			vm->no_default_vga = true;
+		if (!strcmp(o, "-vga") && a)
+			vm->vga_option = strcmp(a, "none") != 0;
 		if (in_list(skip_flag, o))
 			continue;
 		if (o[0] != '-') {
@@ -562,10 +577,14 @@ static char *read_file(const char *path, char *err, size_t errlen)
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0 ||
-	    n > (16l << 20)) {
+	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
 		fclose(f);
-		seterr(err, errlen, "%s: cannot read (too large or not a file)", path);
+		seterr(err, errlen, "%s: cannot read (not a regular file)", path);
+		return NULL;
+	}
+	if (n > PLAN_MAX_FILE_BYTES) {
+		fclose(f);
+		seterr(err, errlen, "%s: too large (%ld bytes; at most 16 MiB)", path, n);
 		return NULL;
 	}
 	buf = malloc((size_t)n + 1);
@@ -637,6 +656,10 @@ int plan_parse_qemu_file(const char *path, struct plan_vm *vm, char *err, size_t
 			p++;
 		}
 		*o = '\0';
+		if (n == PLAN_MAX_WORDS) {
+			seterr(err, errlen, "%s:%u: too many words (at most %d)", path, wline, PLAN_MAX_WORDS);
+			goto out;
+		}
 		if (n == cap) {
 			int nc = cap ? cap * 2 : 64;
 			char **nw = realloc(words, (size_t)nc * sizeof(*nw));
@@ -999,6 +1022,13 @@ static int scen_line(struct sline *l, struct plan_vm *vm, struct plan_host *host
 		default:
 			break;
 		}
+		/* Bounded work: at most PLAN_MAX_OPS vIOMMU maps per step. */
+		if ((s->kind == STEP_VIOMMU_MAP || s->kind == STEP_VIOMMU_UNMAP) &&
+		    (s->count > PLAN_MAX_OPS || s->count * s->repeat > PLAN_MAX_OPS)) {
+			seterr(err, errlen, "%s:%u: %s: count x repeat too large (at most %d)",
+			       l->path, l->line, l->verb, PLAN_MAX_OPS);
+			return -1;
+		}
 		if ((s->kind == STEP_PLUG || s->kind == STEP_UNPLUG || s->kind == STEP_SHARE ||
 		     s->kind == STEP_PRIVATE) && s->size == 0) {
 			seterr(err, errlen, "%s:%u: %s: bad size '0' for size", l->path, l->line, l->verb);
@@ -1149,6 +1179,28 @@ static const char *json_key(const char *text, const char *key)
 	return p;
 }
 
+/* The line of @p in @text, 1-based. */
+static unsigned int json_line(const char *text, const char *p)
+{
+	unsigned int line = 1;
+
+	for (; text < p; text++)
+		line += *text == '\n';
+	return line;
+}
+
+/* A decimal JSON integer at @p: digits up to a delimiter, no overflow. */
+static int json_u64(const char *p, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(p, &end, 10);
+	if (errno || end == p || (*end && !strchr(" \t\r\n,}]", *end)))
+		return -1;
+	return 0;
+}
+
 int plan_parse_host_json(const char *path, struct plan_host *h, char *err, size_t errlen)
 {
 	char *text = read_file(path, err, errlen);
@@ -1161,12 +1213,26 @@ int plan_parse_host_json(const char *path, struct plan_host *h, char *err, size_
 		free(text);
 		return -1;
 	}
-	if ((p = json_key(text, "dma_entry_limit")) && isdigit((unsigned char)*p))
-		h->dma_entry_limit = (uint32_t)strtoul(p, NULL, 10);
+	if ((p = json_key(text, "dma_entry_limit")) && isdigit((unsigned char)*p)) {
+		uint64_t v;
+
+		if (json_u64(p, &v) < 0 || v > UINT32_MAX) {
+			seterr(err, errlen, "%s:%u: dma_entry_limit: bad number (at most 4294967295)",
+			       path, json_line(text, p));
+			free(text);
+			return -1;
+		}
+		h->dma_entry_limit = (uint32_t)v;
+	}
 	if ((p = json_key(text, "soft"))) {
-		if (isdigit((unsigned char)*p))
-			h->memlock = strtoull(p, NULL, 10);
-		else
+		if (isdigit((unsigned char)*p)) {
+			if (json_u64(p, &h->memlock) < 0) {
+				seterr(err, errlen, "%s:%u: soft: bad number (at most 2^64-1)",
+				       path, json_line(text, p));
+				free(text);
+				return -1;
+			}
+		} else
 			h->memlock = UINT64_MAX;
 	}
 	if ((p = json_key(text, "cap_ipc_lock")) && !strncmp(p, "true", 4))
