@@ -22,6 +22,10 @@
  *   - vaddr_invalid_count == number of dmas marked vaddr-invalid;
  *   - bitmap_bytes == sum of the dirty bitmaps' sizes while tracking is on,
  *     0 otherwise.
+ * Under the limit policies that drop the count (cfg.limit_policy other than
+ * COUNT, PROPOSALS: docs/profiles.md) dma_avail stays at 2^32-1 and the first
+ * invariant is replaced by: under ACCOUNT_BYTES, budget_used() <= budget
+ * after every call that succeeds (checked before anything is allocated).
  * A call that fails leaves all of them, and the table, as they were. The IO
  * page-table model alone may keep empty table pages after a MAP that failed
  * part-way through its runs, exactly as the kernel's iommu_unmap() unwind
@@ -37,6 +41,7 @@
 
 #include <dmakit/container.h>
 #include <dmakit/iopt_model.h>
+#include <dmakit/profiles.h>
 #include <dmakit/range_table.h>
 
 #include "alloc.h"
@@ -85,6 +90,7 @@ struct emu_type1 {
 	uint64_t locked_pages;  /* this process's mm->locked_vm, pages */
 	uint64_t mapped_bytes;
 	uint64_t bitmap_bytes;  /* dirty bitmaps while tracking, bytes */
+	uint64_t budget;        /* ACCOUNT_BYTES: bytes; UINT64_MAX unlimited */
 	/* While tracking: each dma's kernel-side dirty bitmap, keyed like the
 	 * dma, value a uint64_t array of dma_bitmap_words() words. */
 	struct dmakit_range_table *bitmaps;
@@ -110,6 +116,48 @@ static inline void dma_unpack(const struct dmakit_range *r, struct emu_dma *dma)
 static int overflow_errno(const struct emu_type1 *emu)
 {
 	return emu->cfg.kernel >= DMAKIT_KERNEL_6_18 ? -EOVERFLOW : -EINVAL;
+}
+
+/* The policy counts mappings (DMA_AVAIL is a count, ENOSPC at 0). */
+static bool counted(const struct emu_type1 *emu)
+{
+	return emu->cfg.limit_policy == DMAKIT_LIMIT_COUNT;
+}
+
+static bool accounted(const struct emu_type1 *emu)
+{
+	return emu->cfg.limit_policy == DMAKIT_LIMIT_ACCOUNT_BYTES;
+}
+
+/*
+ * ACCOUNT_BYTES: what the container is charged now: 96 bytes per vfio_dma,
+ * every IO page-table page below the top table (tables an unmap left empty
+ * included: they are still allocated), the dirty bitmaps.
+ */
+static uint64_t budget_used(const struct emu_type1 *emu)
+{
+	struct dmakit_iopt_stats st;
+	uint64_t used = dmakit_range_table_count(emu->dmas) * DMAKIT_KERNEL_VFIO_DMA_BYTES +
+			emu->bitmap_bytes;
+
+	if (emu->iopt) {
+		dmakit_iopt_model_stats(emu->iopt, &st);
+		if (st.table_pages > 1)
+			used += (st.table_pages - 1) * DMAKIT_IOPT_TABLE_PAGE_BYTES;
+	}
+	return used;
+}
+
+/* ACCOUNT_BYTES: 0 if @add more bytes fit the budget, else -ENOMEM. */
+static int budget_fits(const struct emu_type1 *emu, uint64_t add)
+{
+	uint64_t total;
+
+	if (!accounted(emu) || emu->budget == UINT64_MAX)
+		return 0;
+	if (__builtin_add_overflow(budget_used(emu), add, &total) || total > emu->budget)
+		return -ENOMEM;
+	return 0;
 }
 
 /* The smallest IOMMU page, bytes: 1 << __ffs(pgsize_bitmap). */
@@ -301,7 +349,8 @@ static void remove_dma_accounting(struct emu_type1 *emu, const struct emu_dma *d
 		dma_bitmap_free(emu, dma->iova);
 		emu->bitmap_bytes -= dma_bitmap_bytes(dma->size, min_pgsize(emu));
 	}
-	emu->dma_avail++;
+	if (counted(emu))
+		emu->dma_avail++;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -366,10 +415,28 @@ static int emu_map_dma(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_dma
 
 	if (dmakit_range_table_first_overlap(emu->dmas, iova, last, NULL) == 0)
 		return -EEXIST;
-	if (!emu->dma_avail)
+	if (counted(emu) && !emu->dma_avail)
 		return -ENOSPC;
 	if (!iova_range_valid(iova, last))
 		return -EINVAL;
+	/*
+	 * ACCOUNT_BYTES (a PROPOSAL): where the kernel allocates the vfio_dma,
+	 * the most this mapping can cost must fit what is left of the budget:
+	 * 96 bytes, the table pages it would need in an empty domain, its dirty
+	 * bitmap while tracking. Nothing has changed yet, so a refusal leaves
+	 * everything (page tables included) as it was.
+	 */
+	if (accounted(emu)) {
+		uint64_t worst = DMAKIT_KERNEL_VFIO_DMA_BYTES +
+				 dmakit_profile_table_pages_upper(iova, size) *
+					 DMAKIT_IOPT_TABLE_PAGE_BYTES;
+
+		if (emu->dirty_tracking)
+			worst += dma_bitmap_bytes(size, min_pgsize(emu));
+		ret = budget_fits(emu, worst);
+		if (ret < 0)
+			return ret;
+	}
 
 	/* kzalloc() of the vfio_dma: the table node. */
 	dma.iova = iova;
@@ -414,7 +481,8 @@ static int emu_map_dma(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_dma
 		}
 	}
 
-	emu->dma_avail--;
+	if (counted(emu))
+		emu->dma_avail--;
 	emu->locked_pages += pages;
 	emu->mapped_bytes += size;
 	if (emu->dirty_tracking)
@@ -719,11 +787,17 @@ static int emu_get_info(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_in
 	mig.max_dirty_bitmap_size = DMAKIT_VFIO_DIRTY_BITMAP_SIZE_MAX;
 	memcpy(at, &mig, sizeof(mig));
 
-	at = cap_add(caps, &len, &prev, sizeof(avail), DMAKIT_VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
-		     new_kernel);
-	memcpy(&avail, at, sizeof(avail));
-	avail.avail = emu->dma_avail;
-	memcpy(at, &avail, sizeof(avail));
+	/* PROPOSALS: DROP_CAP leaves DMA_AVAIL out; REPORT_UNLIMITED and
+	 * ACCOUNT_BYTES report version 2, "unlimited" (container.h). */
+	if (emu->cfg.limit_policy != DMAKIT_LIMIT_DROP_CAP) {
+		at = cap_add(caps, &len, &prev, sizeof(avail),
+			     DMAKIT_VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, new_kernel);
+		memcpy(&avail, at, sizeof(avail));
+		avail.avail = counted(emu) ? emu->dma_avail : DMAKIT_VFIO_DMA_AVAIL_UNLIMITED;
+		if (!counted(emu))
+			avail.header.version = DMAKIT_VFIO_DMA_AVAIL_VERSION_UNLIMITED;
+		memcpy(at, &avail, sizeof(avail));
+	}
 
 	at = cap_add(caps, &len, &prev,
 		     sizeof(ranges) + EMU_NR_IOVA_RANGES * sizeof(struct dmakit_vfio_iova_range),
@@ -773,6 +847,13 @@ static int dirty_start(struct emu_type1 *emu)
 			return err;
 		}
 		bytes += dma_bitmap_bytes(size, pgsize);
+	}
+	/* ACCOUNT_BYTES: the bitmaps are charged; past the budget START fails
+	 * as a failed allocation does, with nothing left allocated. */
+	ret = budget_fits(emu, bytes);
+	if (ret < 0) {
+		dma_bitmaps_free_all(emu);
+		return ret;
 	}
 	emu->bitmap_bytes = bytes;
 	emu->dirty_tracking = true;
@@ -916,7 +997,7 @@ static int emu_set_iommu(struct emu_type1 *emu, unsigned long type)
 	}
 	emu->iommu_set = true;
 	emu->v2 = type == DMAKIT_VFIO_TYPE1v2_IOMMU;
-	emu->dma_avail = emu->cfg.dma_entry_limit;
+	emu->dma_avail = counted(emu) ? emu->cfg.dma_entry_limit : DMAKIT_VFIO_DMA_AVAIL_UNLIMITED;
 	return 0;
 }
 
@@ -977,6 +1058,10 @@ static int emu_open(const struct dmakit_container_config *cfg, void **state)
 	if (cfg->backing_page_size < PAGE_SIZE ||
 	    (cfg->backing_page_size & (cfg->backing_page_size - 1)))
 		return -EINVAL;
+	/* The limit policies; ACCOUNT_BYTES charges the page-table model's pages. */
+	if ((unsigned int)cfg->limit_policy > DMAKIT_LIMIT_DROP_CAP ||
+	    (cfg->limit_policy == DMAKIT_LIMIT_ACCOUNT_BYTES && !cfg->model_page_tables))
+		return -EINVAL;
 	emu = dmakit__calloc(1, sizeof(*emu));
 	if (!emu)
 		return -ENOMEM;
@@ -984,6 +1069,7 @@ static int emu_open(const struct dmakit_container_config *cfg, void **state)
 	emu->cfg.group_path = NULL;
 	emu->cfg.container_path = NULL;
 	emu->pgsize_bitmap = EMU_PGSIZE_BITMAP;
+	emu->budget = cfg->kernel_budget_bytes ? cfg->kernel_budget_bytes : DMAKIT_DEFAULT_KERNEL_BUDGET;
 	emu->dmas = dmakit_range_table_create();
 	emu->memory = dmakit_range_table_create();
 	emu->bitmaps = dmakit_range_table_create();
@@ -1045,7 +1131,8 @@ static int emu_stats(void *state, struct dmakit_container_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->exact = true;
 	out->mappings = dmakit_range_table_count(emu->dmas);
-	out->dma_avail = emu->iommu_set ? emu->dma_avail : emu->cfg.dma_entry_limit;
+	out->dma_avail = emu->iommu_set ? emu->dma_avail :
+			 counted(emu) ? emu->cfg.dma_entry_limit : DMAKIT_VFIO_DMA_AVAIL_UNLIMITED;
 	out->mapped_bytes = emu->mapped_bytes;
 	out->locked_bytes = emu->locked_pages << PAGE_SHIFT;
 	out->invalid_vaddr_mappings = emu->vaddr_invalid_count;
@@ -1053,6 +1140,10 @@ static int emu_stats(void *state, struct dmakit_container_stats *out)
 	out->kernel_object_bytes = out->mappings * DMAKIT_KERNEL_VFIO_DMA_BYTES + emu->bitmap_bytes;
 	if (emu->iopt)
 		dmakit_iopt_model_stats(emu->iopt, &out->iopt);
+	if (accounted(emu)) {
+		out->budget_used = budget_used(emu);
+		out->budget_limit = emu->budget;
+	}
 	return 0;
 }
 

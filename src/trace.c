@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dmakit/profiles.h>
 #include <dmakit/trace.h>
 
 #include "alloc.h"
@@ -208,6 +209,15 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 				setup->kernel = DMAKIT_KERNEL_6_18;
 			else
 				return parse_error(p, "setup: bad value '%s' for kernel (expected 6.1 or 6.18)", val);
+		} else if (strcmp(key, "profile") == 0) {
+			bit = 1u << 20;
+			if (dmakit_limit_policy_parse(val, &setup->limit_policy) < 0)
+				return parse_error(p, "setup: bad value '%s' for profile (expected count, report-unlimited, account-bytes or drop-cap)", val);
+		} else if (strcmp(key, "budget") == 0) {
+			bit = 1u << 21;
+			if (!parse_u64(val, &v) || v == 0)
+				return parse_error(p, "setup: bad number '%s' for budget", val);
+			setup->kernel_budget = v;
 		} else {
 			char msg[160];
 			int r = dmakit__trace_setup_key(key, val, setup, msg, sizeof(msg));
@@ -222,6 +232,8 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 			return parse_error(p, "setup: key '%s' given twice", key);
 		seen |= bit;
 	}
+	if (setup->kernel_budget && setup->limit_policy != DMAKIT_LIMIT_ACCOUNT_BYTES)
+		return parse_error(p, "setup: budget needs profile=account-bytes");
 	return 0;
 }
 
@@ -524,6 +536,8 @@ static int open_for_trace(const struct dmakit_trace *trace,
 	cfg.kernel = trace->setup.kernel;
 	cfg.memlock_limit = trace->setup.memlock;
 	cfg.cap_ipc_lock = !trace->setup.no_ipc_lock;
+	cfg.limit_policy = trace->setup.limit_policy;
+	cfg.kernel_budget_bytes = trace->setup.kernel_budget;
 	if (trace->setup.iommu_kind == DMAKIT_TRACE_IOMMU_IOMMUFD_COMPAT &&
 	    opts->backend == DMAKIT_BACKEND_EMU)
 		cfg.backend = DMAKIT_BACKEND_EMU_IOMMUFD;

@@ -199,7 +199,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	rc = dmakit_trace_parse_file(argv[optind], &trace, err, sizeof(err));
 	if (rc < 0) {
-		cli_error("%s", rc == -EINVAL ? err : strerror(-rc));
+		cli_error("%s", (rc == -EINVAL || err[0]) ? err : strerror(-rc));
 		return CLI_EXIT_USAGE;
 	}
 	rc = load(argv[optind], &a);

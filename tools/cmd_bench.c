@@ -66,7 +66,8 @@ static const struct bench_tier bench_tiers[] = {
 	{ 1024, "1K", "small,1k,1024", { 9, 5 }, { 1, 1 }, { M1, M1 / 4 }, { M1 / 4, 64 * K1 }, true },
 	{ 65535, "65535", "64k,64K,65535", { 7, 3 }, { 1, 1 }, { M1, M1 / 4 }, { M1 / 4, 64 * K1 },
 	  true },
-	{ 1048576, "1M", "1m,1048576", { 3, 1 }, { 0, 0 }, { M1, M1 / 4 }, { M1 / 4, 64 * K1 }, true },
+	{ 1048576, "1M", "1m,1048576", { 3, 1 }, { 0, 0 }, { M1 / 2, M1 / 4 }, { M1 / 4, 64 * K1 },
+	  true },
 	{ 16777216, "16M", "16m,16777216", { 1, 0 }, { 0, 0 }, { M1 / 4, M1 / 4 },
 	  { 64 * K1, 64 * K1 }, false },
 };
@@ -625,7 +626,20 @@ struct machine {
 	char kernel[256];
 	const char *compiler;
 	double latency[NR_CHASE]; /* ns per dependent load, by chase_sizes */
+	double load_start[3], load_end[3]; /* /proc/loadavg: other work on the machine */
 };
+
+static void read_loadavg(double out[3])
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	out[0] = out[1] = out[2] = NAN;
+	if (f) {
+		if (fscanf(f, "%lf %lf %lf", &out[0], &out[1], &out[2]) != 3)
+			out[0] = out[1] = out[2] = NAN;
+		fclose(f);
+	}
+}
 
 static void machine_info(struct machine *m, bool quick)
 {
@@ -648,6 +662,7 @@ static void machine_info(struct machine *m, bool quick)
 	if (f)
 		fclose(f);
 	m->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	read_loadavg(m->load_start);
 	/* The largest block takes a second to set up: full runs only. */
 	for (size_t i = 0; i < NR_CHASE; i++)
 		m->latency[i] = quick && i == NR_CHASE - 1 ? NAN : chase_ns(chase_sizes[i]);
@@ -920,7 +935,9 @@ static void print_human(const struct bench_run *run, const struct bench_report *
 	for (i = 0; i < nr_checks; i++)
 		if (checks[i].met == 0)
 			fprintf(out, "  %-62s %.2f\n", checks[i].what, checks[i].value);
-	fprintf(out, "\ntotal time %.1f s\n", run->seconds);
+	fprintf(out, "\ntotal time %.1f s; load average %.2f at the start, %.2f at the end "
+		     "(above ~0.5, other work shares the machine: expect noise)\n",
+		run->seconds, run->machine.load_start[0], run->machine.load_end[0]);
 }
 
 static void print_json(const struct bench_run *run, const struct bench_report *rep, FILE *out)
@@ -943,6 +960,14 @@ static void print_json(const struct bench_run *run, const struct bench_report *r
 	jw_str(&j, "compiler", run->machine.compiler);
 	jw_str(&j, "build", build_flavour());
 	jw_str(&j, "libc", gnu_get_libc_version());
+	jw_open(&j, "loadavg_start", '[');
+	for (i = 0; i < 3; i++)
+		jw_num(&j, NULL, run->machine.load_start[i]);
+	jw_close(&j, ']');
+	jw_open(&j, "loadavg_end", '[');
+	for (i = 0; i < 3; i++)
+		jw_num(&j, NULL, run->machine.load_end[i]);
+	jw_close(&j, ']');
 	jw_open(&j, "memory_latency_ns", '[');
 	for (i = 0; i < NR_CHASE; i++) {
 		jw_open(&j, NULL, '{');
@@ -1317,6 +1342,7 @@ int cmd_bench(int argc, char **argv)
 			run.nr_results++;
 	}
 	run.seconds = (double)(bench_now_ns() - t0) / 1e9;
+	read_loadavg(run.machine.load_end);
 	for (i = 0; i < BENCH_NR_IMPLS; i++)
 		prober_stop(&run.probers[i]);
 	if (ret < 0) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <dmakit/dmakit.h>
+#include <dmakit/profiles.h>
 
 #include "cli.h"
 #include "json.h"
@@ -224,6 +225,141 @@ static void compute(const struct plan_vm *vm, const struct plan_host *host,
 				break;
 		}
 	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Limit profiles (docs/profiles.md)                                          */
+
+/* One profile's answer for one type1 container. */
+struct prow {
+	enum dmakit_limit_policy policy;
+	bool absent_unlimited;
+	uint64_t vmm_limit;       /* what QEMU's check compares with; 0: unchecked */
+	bool starts, worst_ok;
+	uint64_t boot_bytes, worst_bytes; /* vfio_dma + IO page tables (plan's figure) */
+	const char *charged_to;
+	struct dmakit_profile_bound force;
+	uint64_t budget;
+};
+
+static uint64_t kernel_bytes(uint64_t mappings, uint64_t locked)
+{
+	return mappings * DMAKIT_KERNEL_VFIO_DMA_BYTES + iopt_bytes(locked);
+}
+
+static void profile_eval(const struct plan_host *host, const struct cplan *p,
+			 enum dmakit_limit_policy pol, bool absent_unlimited, struct prow *r)
+{
+	bool check_ok_boot, check_ok_worst;
+
+	memset(r, 0, sizeof(*r));
+	r->policy = pol;
+	r->absent_unlimited = absent_unlimited;
+	r->budget = host->budget ? host->budget : DMAKIT_DEFAULT_KERNEL_BUDGET;
+	r->boot_bytes = kernel_bytes(p->boot_mappings, p->boot_locked);
+	r->worst_bytes = kernel_bytes(p->peak, p->locked_peak);
+	switch (pol) {
+	case DMAKIT_LIMIT_COUNT:
+		r->vmm_limit = p->limit;
+		r->charged_to = "nobody (vfio_dma not memcg-charged)";
+		break;
+	case DMAKIT_LIMIT_REPORT_UNLIMITED:
+		r->vmm_limit = DMAKIT_VFIO_DMA_AVAIL_UNLIMITED;
+		r->charged_to = "memcg (proposed GFP_KERNEL_ACCOUNT)";
+		break;
+	case DMAKIT_LIMIT_ACCOUNT_BYTES:
+		r->vmm_limit = DMAKIT_VFIO_DMA_AVAIL_UNLIMITED;
+		r->charged_to = "the container's budget";
+		break;
+	case DMAKIT_LIMIT_DROP_CAP:
+		r->vmm_limit = absent_unlimited ? 0 : DMAKIT_QEMU_DEFAULT_DMA_MAX_MAPPINGS;
+		r->charged_to = "memcg (proposed GFP_KERNEL_ACCOUNT)";
+		break;
+	}
+	dmakit_profile_force_bound(pol, host->dma_entry_limit, host->budget, &r->force);
+	check_ok_boot = !p->check_runs || !r->vmm_limit || p->est_boot <= r->vmm_limit;
+	check_ok_worst = !r->vmm_limit || !p->est_worst || p->est_worst <= r->vmm_limit;
+	r->starts = check_ok_boot;
+	r->worst_ok = check_ok_worst && !p->memlock_fails;
+	if (pol == DMAKIT_LIMIT_COUNT) {
+		r->starts = r->starts && p->boot_mappings <= p->limit;
+		r->worst_ok = p->fits;
+	} else if (pol == DMAKIT_LIMIT_ACCOUNT_BYTES) {
+		/* the top table is the domain's: not charged */
+		r->starts = r->starts && r->boot_bytes - 4096 <= r->budget;
+		r->worst_ok = r->worst_ok && r->worst_bytes - 4096 <= r->budget;
+	}
+	if (!r->starts)
+		r->worst_ok = false;
+}
+
+static const char *profile_label(const struct prow *r, char *buf, size_t len)
+{
+	if (r->policy == DMAKIT_LIMIT_DROP_CAP)
+		snprintf(buf, len, "drop-cap, VMM reads absent as %s",
+			 r->absent_unlimited ? "unlimited" : "65535");
+	else
+		snprintf(buf, len, "%s", dmakit_limit_policy_name(r->policy));
+	return buf;
+}
+
+static void force_text(const struct prow *r, char *buf, size_t len)
+{
+	char a[32];
+
+	plan_fmt_size(a, len < sizeof(a) ? len : sizeof(a), r->force.bytes);
+	if (r->policy == DMAKIT_LIMIT_COUNT) {
+		struct dmakit_profile_mapping_cost w;
+
+		dmakit_profile_mapping_worst(&w);
+		snprintf(buf, len, "%s (limit x %" PRIu64 " B)", a, w.total);
+	} else if (r->policy == DMAKIT_LIMIT_ACCOUNT_BYTES)
+		snprintf(buf, len, "%s (the budget)", a);
+	else
+		snprintf(buf, len, "no type1 bound (IOVA space: %s)", a);
+}
+
+/* The profiles side by side for one container: count, report-unlimited,
+ * account-bytes, drop-cap with both VMM readings. */
+#define NR_PROWS 5
+static void profile_rows(const struct plan_host *host, const struct cplan *p, struct prow *rows)
+{
+	profile_eval(host, p, DMAKIT_LIMIT_COUNT, false, &rows[0]);
+	profile_eval(host, p, DMAKIT_LIMIT_REPORT_UNLIMITED, false, &rows[1]);
+	profile_eval(host, p, DMAKIT_LIMIT_ACCOUNT_BYTES, false, &rows[2]);
+	profile_eval(host, p, DMAKIT_LIMIT_DROP_CAP, false, &rows[3]);
+	profile_eval(host, p, DMAKIT_LIMIT_DROP_CAP, true, &rows[4]);
+}
+
+static bool prow_selected(const struct plan_host *host, const struct prow *r)
+{
+	return r->policy == host->profile &&
+	       (r->policy != DMAKIT_LIMIT_DROP_CAP || r->absent_unlimited == host->absent_unlimited);
+}
+
+static void print_profiles_human(const struct plan_host *host, const struct cplan *p)
+{
+	struct prow rows[NR_PROWS];
+	char lab[64], a[32], b[32], f[96];
+	size_t i;
+
+	profile_rows(host, p, rows);
+	printf("  kernel profiles    (PROPOSALS except count; docs/profiles.md; * selected)\n");
+	printf("    %-38s %-6s %-10s %-22s %-14s %s\n", "profile", "starts", "worst case",
+	       "mappings boot/worst", "kernel memory", "most a process can force");
+	for (i = 0; i < NR_PROWS; i++) {
+		const struct prow *r = &rows[i];
+		char m[48];
+
+		snprintf(m, sizeof(m), "%" PRIu64 " / %" PRIu64, p->boot_mappings, p->peak);
+		plan_fmt_size(a, sizeof(a), r->worst_bytes);
+		force_text(r, f, sizeof(f));
+		printf("  %c %-38s %-6s %-10s %-22s %-14s %s\n", prow_selected(host, r) ? '*' : ' ',
+		       profile_label(r, lab, sizeof(lab)), r->starts ? "yes" : "NO",
+		       r->worst_ok ? "fits" : "FAILS", m, a, f);
+	}
+	plan_fmt_size(b, sizeof(b), rows[2].budget);
+	printf("    kernel memory: vfio_dma objects and IO page tables at worst; account-bytes budget %s\n", b);
 }
 
 static void iommufd_line(const struct plan_vm *vm, const struct plan_container *pc, char *buf,

@@ -118,6 +118,12 @@ struct plan_host {
 	enum dmakit_kernel_profile kernel;
 	bool iommufd_available;   /* unknown is true */
 	char source[PLAN_WHERE_LEN];
+	/* --profile, --budget, --absent-cap (docs/profiles.md); zero: the
+	 * kernel as it is, QEMU's 65535 for an absent DMA_AVAIL. */
+	enum dmakit_limit_policy profile;
+	uint64_t budget;          /* account-bytes; 0: the default (1 GiB) */
+	bool absent_unlimited;    /* the VMM reads an absent DMA_AVAIL as unlimited */
+	bool profile_given;       /* one of the three was given: show profiles */
 };
 
 void plan_vm_init(struct plan_vm *vm);

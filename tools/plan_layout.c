@@ -197,6 +197,13 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		cc.memlock_limit = o->enforce ? host->memlock : UINT64_MAX;
 		cc.cap_ipc_lock = cc.memlock_limit == UINT64_MAX;
 		cc.model_page_tables = false;
+		if (o->enforce && !fd) {
+			/* The limit profile (docs/profiles.md); account-bytes
+			 * charges the page-table model's pages. */
+			cc.limit_policy = host->profile;
+			cc.kernel_budget_bytes = host->budget;
+			cc.model_page_tables = host->profile == DMAKIT_LIMIT_ACCOUNT_BYTES;
+		}
 		if ((r = dmakit_container_open(&cc, &c)) < 0)
 			goto fail_msg;
 		dmakit_listener_config_init(&lc);
@@ -208,7 +215,8 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 			lc.dma_limit_source = DMAKIT_DMA_LIMIT_FIXED;
 			lc.dma_max_mappings = 0;
 		} else {
-			lc.dma_limit_source = DMAKIT_DMA_LIMIT_QUERY;
+			lc.dma_limit_source = host->absent_unlimited ?
+				DMAKIT_DMA_LIMIT_QUERY_ABSENT_UNLIMITED : DMAKIT_DMA_LIMIT_QUERY;
 		}
 		r = dmakit_listener_create(c, L->as, &lc, &pc->listener, err, errlen);
 		if (r < 0) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plan.h"
 
@@ -99,8 +100,14 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 	xmlDocPtr doc;
 	xmlNodePtr root, n, dev;
 	char buf[128];
+	struct stat st;
 	int r = -1;
 
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > PLAN_MAX_FILE_BYTES) {
+		snprintf(err, errlen, "%s: too large (%lld bytes; at most 16 MiB)", path,
+			 (long long)st.st_size);
+		return -1;
+	}
 	xmlSetStructuredErrorFunc(&x, xml_error);
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 	xmlSetStructuredErrorFunc(NULL, NULL);
@@ -141,8 +148,16 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 	if (n) {
 		if (size_elem(n, path, &vm->maxmem, err, errlen) < 0)
 			goto out;
-		if (prop(n, "slots", buf, sizeof(buf)) == 0)
-			vm->slots = (unsigned int)strtoul(buf, NULL, 10);
+		if (prop(n, "slots", buf, sizeof(buf)) == 0) {
+			uint64_t v;
+
+			if (plan_parse_size(buf, 1, &v) < 0 || v > UINT32_MAX) {
+				snprintf(err, errlen, "%s:%ld: <maxMemory slots='%s'>: bad number",
+					 path, xmlGetLineNo(n), buf);
+				goto out;
+			}
+			vm->slots = (unsigned int)v;
+		}
 	}
 	n = child(root, "launchSecurity");
 	if (n && prop(n, "type", buf, sizeof(buf)) == 0) {

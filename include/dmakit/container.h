@@ -51,6 +51,49 @@ enum dmakit_kernel_profile {
 	DMAKIT_KERNEL_6_18 = 1,
 };
 
+/*
+ * How the emulated type1 kernel bounds what one container makes the kernel
+ * allocate. COUNT is Linux as it is (every version); the others are the
+ * maintainers' PROPOSALS (2025 qemu-devel thread), modelled so VMMs and
+ * planners can be tried against them. They are NOT kernel facts: no Linux
+ * release reports DMA_AVAIL version 2 or charges a per-container budget.
+ * docs/profiles.md compares them on the examples.
+ */
+enum dmakit_limit_policy {
+	/* Linux today: at most dma_entry_limit mappings, ENOSPC past it;
+	 * DMA_AVAIL (version 1) reports how many remain. */
+	DMAKIT_LIMIT_COUNT = 0,
+	/* PROPOSAL "report unlimited": no count limit (MAP never fails with
+	 * ENOSPC), the 96-byte vfio_dma charged to the process's memcg
+	 * (GFP_KERNEL_ACCOUNT; not modelled); DMA_AVAIL is version 2 and reports
+	 * DMAKIT_VFIO_DMA_AVAIL_UNLIMITED. The kernel still knows how many
+	 * mappings exist (stats), it just stops limiting them. */
+	DMAKIT_LIMIT_REPORT_UNLIMITED = 1,
+	/* PROPOSAL "account bytes": no count limit; each mapping's bookkeeping
+	 * (vfio_dma 96 bytes, the IO page-table pages the model allocates, the
+	 * dirty bitmap while tracking) is charged to kernel_budget_bytes. A MAP
+	 * whose worst case (96 + its bitmap + 4096 x the table pages it would
+	 * need in an empty domain) does not fit what is left fails with ENOMEM
+	 * before anything changes; DIRTY_PAGES START whose bitmaps do not fit
+	 * fails with ENOMEM. DMA_AVAIL as REPORT_UNLIMITED. Needs
+	 * model_page_tables. */
+	DMAKIT_LIMIT_ACCOUNT_BYTES = 2,
+	/* PROPOSAL "drop the cap" ("let QEMU fix itself"): no count limit and
+	 * NO DMA_AVAIL capability; the VMM's reading of an absent capability
+	 * (listener dma_limit_source) decides. */
+	DMAKIT_LIMIT_DROP_CAP = 3,
+};
+
+/* PROPOSAL: DMA_AVAIL capability version 2 means "avail is not a count";
+ * avail is then DMAKIT_VFIO_DMA_AVAIL_UNLIMITED. A version-1 reader (QEMU
+ * does not check the version) sees 2^32-1 mappings available. */
+#define DMAKIT_VFIO_DMA_AVAIL_VERSION_UNLIMITED 2
+#define DMAKIT_VFIO_DMA_AVAIL_UNLIMITED 0xffffffffu
+/* ACCOUNT_BYTES budget when kernel_budget_bytes is 0. */
+#define DMAKIT_DEFAULT_KERNEL_BUDGET (1ull << 30)
+/* One IO page-table page. */
+#define DMAKIT_IOPT_TABLE_PAGE_BYTES 4096u
+
 struct dmakit_container_config {
 	enum dmakit_backend_kind backend;
 	/* VFIO_SET_IOMMU done by open: 0 (the caller will), 1 (type1, v1
@@ -75,11 +118,39 @@ struct dmakit_container_config {
 	uint64_t backing_page_size;
 	/* Keep the IO page-table model (PTE and table counts). Default true. */
 	bool model_page_tables;
+	/* How the emulated type1 bounds a container's kernel memory
+	 * (docs/profiles.md). Default DMAKIT_LIMIT_COUNT: the kernel as it is.
+	 * The others are PROPOSALS, not kernel behaviour. */
+	enum dmakit_limit_policy limit_policy;
+	/* DMAKIT_LIMIT_ACCOUNT_BYTES: the container's budget of kernel memory,
+	 * bytes; 0: DMAKIT_DEFAULT_KERNEL_BUDGET; UINT64_MAX: unlimited. */
+	uint64_t kernel_budget_bytes;
 
 	/* --- linux backend only --- */
 	const char *container_path; /* default "/dev/vfio/vfio" */
 	const char *group_path;     /* "/dev/vfio/N"; required */
+
+	/* --- the library's own safety caps (emu and emu-iommufd backends) ---
+	 * Independent of dma_entry_limit: a cap on what the library lets one
+	 * container hold in its own memory, checked by the container front
+	 * before the backend runs a MAP_DMA that would add a mapping (a VADDR
+	 * remap adds none). Past a cap that MAP_DMA fails with -ENOMEM, as an
+	 * allocation failure would (never -ENOSPC, which is the emulated
+	 * kernel's dma_entry_limit answer), and nothing changes. 0: no cap.
+	 * The defaults are far above anything dma_entry_limit (at most 2^32-1)
+	 * lets a realistic run reach, so they never change emulated semantics. */
+	uint64_t max_mappings;          /* default DMAKIT_DEFAULT_MAX_MAPPINGS */
+	/* Estimated bookkeeping bytes: DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING per
+	 * mapping plus the dirty bitmaps (with the new mapping's counted). */
+	uint64_t max_bookkeeping_bytes; /* default DMAKIT_DEFAULT_MAX_BOOKKEEPING_BYTES */
 };
+
+/* The defaults of the safety caps: 2^28 mappings, 16 GiB of bookkeeping. */
+#define DMAKIT_DEFAULT_MAX_MAPPINGS (1ull << 28)
+#define DMAKIT_DEFAULT_MAX_BOOKKEEPING_BYTES (16ull << 30)
+/* The estimate's cost of one mapping: a range-table slot (26.5 to about 38
+ * bytes measured, docs/engine.md) with room for inner nodes and slack. */
+#define DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING 64u
 
 /** Fill @cfg with the defaults named above (emu, type1v2, Linux 6.1, 65535). */
 DMAKIT_EXPORT void dmakit_container_config_init(struct dmakit_container_config *cfg);
@@ -201,6 +272,11 @@ struct dmakit_container_stats {
 	/* Kernel memory: 96 bytes of slab per vfio_dma plus dirty bitmaps. */
 	uint64_t kernel_object_bytes;
 	struct dmakit_iopt_stats iopt; /* the IO page-table model (all zero if off) */
+	/* DMAKIT_LIMIT_ACCOUNT_BYTES (emulator): bytes charged to the budget
+	 * (96 per mapping + 4096 per IO page-table page below the top table +
+	 * dirty bitmaps) and the budget; both 0 under the other policies. */
+	uint64_t budget_used;
+	uint64_t budget_limit;
 };
 
 DMAKIT_EXPORT int dmakit_container_stats(struct dmakit_container *c,

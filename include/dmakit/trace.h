@@ -87,6 +87,11 @@ struct dmakit_trace_setup {
 	uint64_t memlock;      /* memlock=: RLIMIT_MEMLOCK, bytes; default unlimited */
 	bool no_ipc_lock;      /* ipc-lock=no: without CAP_IPC_LOCK */
 	bool no_sys_resource;  /* sys-resource=no: without CAP_SYS_RESOURCE */
+	/* profile=: the emulated kernel's limit policy (a PROPOSAL unless
+	 * count, docs/profiles.md); budget=: its kernel_budget_bytes
+	 * (account-bytes only; 0: the default). */
+	enum dmakit_limit_policy limit_policy;
+	uint64_t kernel_budget;
 };
 
 struct dmakit_trace {

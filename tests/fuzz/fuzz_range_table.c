@@ -9,7 +9,7 @@
  * several levels, an insert with its k-th allocation failed). Every answer is
  * compared with the model's, and after every operation the whole table is
  * walked and compared range by range, its count checked, and
- * dmakit_range_table_check() run.
+ * dmakit_range_table_check() run (above 1024 ranges, after every 8th).
  *
  * Addresses are drawn so that collisions are the rule: exact starts and lasts
  * of ranges already held (and their neighbours at +-1, +-2), 0, UINT64_MAX
@@ -51,7 +51,7 @@ static void model_reset(void)
 	M.n = 0;
 }
 
-static void model_recenter(void)
+FZ_MODEL static void model_recenter(void)
 {
 	struct dmakit_range *to = M.buf + (MODEL_CAP - M.n) / 2;
 
@@ -61,12 +61,12 @@ static void model_recenter(void)
 
 /* ---- the reference model ---------------------------------------------- */
 
-static bool overlaps(uint64_t s1, uint64_t l1, uint64_t s2, uint64_t l2)
+FZ_MODEL static bool overlaps(uint64_t s1, uint64_t l1, uint64_t s2, uint64_t l2)
 {
 	return s1 <= l2 && s2 <= l1;
 }
 
-static int model_insert(uint64_t start, uint64_t last, uint64_t value)
+FZ_MODEL static int model_insert(uint64_t start, uint64_t last, uint64_t value)
 {
 	size_t i, at = M.n;
 
@@ -88,13 +88,13 @@ static int model_insert(uint64_t start, uint64_t last, uint64_t value)
 	return 0;
 }
 
-static void model_remove_at(size_t i)
+FZ_MODEL static void model_remove_at(size_t i)
 {
 	memmove(&M.r[i], &M.r[i + 1], (M.n - i - 1) * sizeof(M.r[0]));
 	M.n--;
 }
 
-static long model_index_starting(uint64_t start)
+FZ_MODEL static long model_index_starting(uint64_t start)
 {
 	size_t i;
 
@@ -104,7 +104,7 @@ static long model_index_starting(uint64_t start)
 	return -1;
 }
 
-static long model_index_holding(uint64_t addr)
+FZ_MODEL static long model_index_holding(uint64_t addr)
 {
 	size_t i;
 
@@ -114,7 +114,7 @@ static long model_index_holding(uint64_t addr)
 	return -1;
 }
 
-static long model_first_overlap(uint64_t start, uint64_t last)
+FZ_MODEL static long model_first_overlap(uint64_t start, uint64_t last)
 {
 	size_t i;
 
@@ -125,7 +125,7 @@ static long model_first_overlap(uint64_t start, uint64_t last)
 }
 
 /* The first range whose last >= addr. */
-static long model_seek(uint64_t addr)
+FZ_MODEL static long model_seek(uint64_t addr)
 {
 	size_t i;
 
@@ -198,7 +198,7 @@ static uint64_t draw_last(struct fz *f, uint64_t start)
 
 /* ---- comparisons -------------------------------------------------------- */
 
-static void same_range(const struct dmakit_range *got, const struct dmakit_range *want,
+FZ_MODEL static void same_range(const struct dmakit_range *got, const struct dmakit_range *want,
 		       const char *what)
 {
 	FZ_CHECK(got->start == want->start && got->last == want->last &&
@@ -208,7 +208,7 @@ static void same_range(const struct dmakit_range *got, const struct dmakit_range
 		 what, got->start, got->last, got->value, want->start, want->last, want->value);
 }
 
-static void compare_all(struct dmakit_range_table *t)
+FZ_MODEL static void compare_all(struct dmakit_range_table *t)
 {
 	struct dmakit_range_cursor cur;
 	struct dmakit_range r;
@@ -236,7 +236,7 @@ struct removed_log {
 	const struct dmakit_range *want; /* the model's ranges, in order */
 };
 
-static void removed_cb(void *ctx, const struct dmakit_range *range)
+FZ_MODEL static void removed_cb(void *ctx, const struct dmakit_range *range)
 {
 	struct removed_log *log = ctx;
 
@@ -370,13 +370,29 @@ static void op_remove(struct dmakit_range_table *t, struct fz *f)
 	model_remove_at((size_t)i);
 }
 
+/* Take out of the model every range wholly inside [start, last], into
+ * @want in order; returns how many. */
+FZ_MODEL static size_t model_take_inside(uint64_t start, uint64_t last, struct dmakit_range *want)
+{
+	size_t i, nwant = 0, kept = 0;
+
+	for (i = 0; i < M.n; i++) {
+		if (M.r[i].start >= start && M.r[i].last <= last)
+			want[nwant++] = M.r[i];
+		else
+			M.r[kept++] = M.r[i];
+	}
+	M.n = kept;
+	return nwant;
+}
+
 static void op_remove_inside(struct dmakit_range_table *t, struct fz *f)
 {
 	static struct dmakit_range want[MODEL_CAP];
 	uint64_t start = draw_addr(f), last = draw_last(f, start);
 	struct removed_log log = { .want = want };
 	bool with_cb = (fz_u8(f) % 4) != 0;
-	size_t i, nwant = 0, kept = 0;
+	size_t nwant;
 	int64_t got;
 
 	if (last < start) {
@@ -385,13 +401,7 @@ static void op_remove_inside(struct dmakit_range_table *t, struct fz *f)
 		FZ_CHECK(log.n == 0, "remove_inside with last < start called back");
 		return;
 	}
-	for (i = 0; i < M.n; i++) {
-		if (M.r[i].start >= start && M.r[i].last <= last)
-			want[nwant++] = M.r[i];
-		else
-			M.r[kept++] = M.r[i];
-	}
-	M.n = kept;
+	nwant = model_take_inside(start, last, want);
 	got = dmakit_range_table_remove_inside(t, start, last, with_cb ? removed_cb : NULL, &log);
 	FZ_LOG("remove_inside [0x%" PRIx64 ", 0x%" PRIx64 "] -> %" PRId64 " (model %zu)\n", start,
 	       last, got, nwant);
@@ -553,8 +563,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				op_remove_inside(t, &f);
 			break;
 		}
-		compare_all(t);
+		/* After every operation; in a table of thousands of ranges (the
+		 * batch inserts), every 8th and after the last, or the walk costs
+		 * more than all the rest. */
+		if (M.n <= 1024 || ops % 8 == 0 || fz_empty(&f))
+			compare_all(t);
 	}
+	compare_all(t);
 	dmakit_range_table_destroy(t);
 	return 0;
 }

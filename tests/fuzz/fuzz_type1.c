@@ -107,12 +107,12 @@ static uint64_t mlast(const struct mmap *m)
 	return m->iova + m->size - 1;
 }
 
-static bool holds(const struct mmap *m, uint64_t addr)
+FZ_MODEL static bool holds(const struct mmap *m, uint64_t addr)
 {
 	return m->iova <= addr && addr <= mlast(m);
 }
 
-static bool overlaps(const struct mmap *m, uint64_t start, uint64_t last)
+FZ_MODEL static bool overlaps(const struct mmap *m, uint64_t start, uint64_t last)
 {
 	return m->iova <= last && start <= mlast(m);
 }
@@ -147,7 +147,7 @@ static int verify_bitmap_size(uint64_t npages, uint64_t bsize)
 	return 0;
 }
 
-static uint64_t locked_pages(void)
+FZ_MODEL static uint64_t locked_pages(void)
 {
 	uint64_t s = 0;
 	size_t i;
@@ -159,7 +159,7 @@ static uint64_t locked_pages(void)
 
 /* Pages of [vaddr, vaddr + pages * 4K) that pin before the first one that
  * cannot: with nothing declared, every page pins. */
-static uint64_t pinnable_pages(uint64_t vaddr, uint64_t pages)
+FZ_MODEL static uint64_t pinnable_pages(uint64_t vaddr, uint64_t pages)
 {
 	uint64_t addr = vaddr;
 
@@ -191,7 +191,7 @@ static bool iova_valid(uint64_t iova, uint64_t last)
 	       (iova >= plat_ranges[1][0] && last <= plat_ranges[1][1]);
 }
 
-static void model_insert(const struct mmap *nm)
+FZ_MODEL static void model_insert(const struct mmap *nm)
 {
 	size_t at = M.n, i;
 
@@ -205,7 +205,7 @@ static void model_insert(const struct mmap *nm)
 	M.n++;
 }
 
-static void model_remove_at(size_t i)
+FZ_MODEL static void model_remove_at(size_t i)
 {
 	memmove(&M.m[i], &M.m[i + 1], (M.n - i - 1) * sizeof(M.m[0]));
 	M.n--;
@@ -329,7 +329,7 @@ static uint64_t draw_vaddr(struct fz *f)
 
 /* ---- comparing the whole state -------------------------------------------- */
 
-static void compare_state(struct dmakit_container *c)
+FZ_MODEL static void compare_state(struct dmakit_container *c)
 {
 	struct dmakit_container_stats st;
 	struct dmakit_mapping got;
@@ -398,7 +398,7 @@ struct call {
 	enum enomem_rule enomem;
 };
 
-static struct call model_map(const struct dmakit_vfio_iommu_type1_dma_map *map)
+FZ_MODEL static struct call model_map(const struct dmakit_vfio_iommu_type1_dma_map *map)
 {
 	const uint32_t known = DMAKIT_VFIO_DMA_MAP_FLAG_READ | DMAKIT_VFIO_DMA_MAP_FLAG_WRITE |
 			       DMAKIT_VFIO_DMA_MAP_FLAG_VADDR;
@@ -473,7 +473,7 @@ static struct call model_map(const struct dmakit_vfio_iommu_type1_dma_map *map)
 static struct mmap reported[MAX_MAPS];
 static size_t nreported;
 
-static struct call model_unmap(const struct dmakit_vfio_iommu_type1_dma_unmap *u,
+FZ_MODEL static struct call model_unmap(const struct dmakit_vfio_iommu_type1_dma_unmap *u,
 			       const struct dmakit_vfio_bitmap *bm, uint64_t *unmapped)
 {
 	const uint32_t known = DMAKIT_VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
@@ -566,17 +566,17 @@ static struct call model_unmap(const struct dmakit_vfio_iommu_type1_dma_unmap *u
  * whole word, and only the first nbits are cleared afterwards: what lies
  * above stays for the next report (struct mmap, stale[]).
  */
-static bool stale_bit(const struct mmap *m, uint64_t i)
+FZ_MODEL static bool stale_bit(const struct mmap *m, uint64_t i)
 {
 	return i < 128 && (m->stale[i / 64] >> (i % 64)) & 1;
 }
 
-static bool exp_bit(const uint8_t *exp, uint64_t bit)
+FZ_MODEL static bool exp_bit(const uint8_t *exp, uint64_t bit)
 {
 	return (exp[bit / 8] >> (bit % 8)) & 1;
 }
 
-static void exp_set(uint8_t *exp, uint64_t bit, bool v)
+FZ_MODEL static void exp_set(uint8_t *exp, uint64_t bit, bool v)
 {
 	if (v)
 		exp[bit / 8] |= (uint8_t)(1u << (bit % 8));
@@ -584,7 +584,7 @@ static void exp_set(uint8_t *exp, uint64_t bit, bool v)
 		exp[bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
-static void model_report(struct mmap *m, uint8_t *exp, uint64_t base_iova)
+FZ_MODEL static void model_report(struct mmap *m, uint8_t *exp, uint64_t base_iova)
 {
 	uint64_t nbits = m->size / PG, bit_offset = (m->iova - base_iova) / PG;
 	uint64_t copy_offset = bit_offset / 64, shift = bit_offset % 64;
@@ -633,7 +633,7 @@ static void model_report(struct mmap *m, uint8_t *exp, uint64_t base_iova)
 
 /* The user's bitmap as the model expects it after the reports of the
  * dmas in reported[], compared byte for byte with what the emulator left. */
-static void check_dirty_bits(const uint8_t *data, uint8_t *exp, uint64_t bsize,
+FZ_MODEL static void check_dirty_bits(const uint8_t *data, uint8_t *exp, uint64_t bsize,
 			     uint64_t base_iova, const char *what)
 {
 	uint64_t k;
@@ -648,7 +648,7 @@ static void check_dirty_bits(const uint8_t *data, uint8_t *exp, uint64_t bsize,
 			 what, k, data[k], exp[k]);
 }
 
-static struct call model_dirty(const struct dmakit_vfio_iommu_type1_dirty_bitmap *d,
+FZ_MODEL static struct call model_dirty(const struct dmakit_vfio_iommu_type1_dirty_bitmap *d,
 			       const struct dmakit_vfio_iommu_type1_dirty_bitmap_get *g)
 {
 	const uint32_t known = DMAKIT_VFIO_IOMMU_DIRTY_PAGES_FLAG_START |

@@ -18,6 +18,10 @@
 #
 # Environment: FUZZ_CC (default clang), FUZZ_TARGETS (default: all),
 # FUZZ_JOBS (compile jobs, default 2), FUZZ_ARGS (extra libFuzzer flags).
+#
+# The source lists are read through eval (srcs_NAME) and the flag lists are
+# split on purpose:
+# shellcheck disable=SC2034,SC2086,SC2154
 set -u
 
 seconds=${1:-20}
@@ -136,9 +140,7 @@ for t in $targets; do
 		rm -f "$bin"
 		continue
 	fi
-	# shellcheck disable=SC2086
 	if newer "$bin" "$here/fuzz_$t.c" "$here/fuzz_common.h" $objs $headers; then
-		# shellcheck disable=SC2086
 		if ! $cc $cflags -fsanitize=fuzzer "$here/fuzz_$t.c" $objs -pthread -o "$bin.tmp.$$" \
 			>"$out/build-$t.log" 2>&1; then
 			cat "$out/build-$t.log" >&2
@@ -212,7 +214,6 @@ for t in $targets; do
 		esac
 		continue
 	fi
-	# shellcheck disable=SC2086
 	"$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=2560 \
 		-max_len=4096 -artifact_prefix="$tmp/art-$t/" $dict ${FUZZ_ARGS:-} "$corpus" \
 		>"$log" 2>&1

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The library's own safety caps (include/dmakit/container.h: max_mappings,
+ * max_bookkeeping_bytes): checked before the backend allocates, -ENOMEM past
+ * them (never the kernel's ENOSPC), nothing changed by a refused MAP, a
+ * VADDR remap never refused, the defaults never in the way of
+ * dma_entry_limit, and the same on the emulated iommufd compat backend.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <dmakit/dmakit.h>
+
+static int map(struct dmakit_container *c, uint64_t iova, uint64_t size, uint32_t flags)
+{
+	struct dmakit_vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = flags, .vaddr = iova, .iova = iova, .size = size,
+	};
+
+	return dmakit_container_map_dma(c, &m);
+}
+
+#define RW (DMAKIT_VFIO_DMA_MAP_FLAG_READ | DMAKIT_VFIO_DMA_MAP_FLAG_WRITE)
+
+static struct dmakit_container *open_with(enum dmakit_backend_kind backend, uint64_t max_mappings,
+					  uint64_t max_bytes)
+{
+	struct dmakit_container_config cfg;
+	struct dmakit_container *c = NULL;
+
+	dmakit_container_config_init(&cfg);
+	cfg.backend = backend;
+	cfg.max_mappings = max_mappings;
+	cfg.max_bookkeeping_bytes = max_bytes;
+	assert_int_equal(dmakit_container_open(&cfg, &c), 0);
+	return c;
+}
+
+static void defaults_are_generous(void **state)
+{
+	struct dmakit_container_config cfg;
+
+	(void)state;
+	dmakit_container_config_init(&cfg);
+	assert_int_equal(cfg.max_mappings, DMAKIT_DEFAULT_MAX_MAPPINGS);
+	assert_int_equal(cfg.max_bookkeeping_bytes, DMAKIT_DEFAULT_MAX_BOOKKEEPING_BYTES);
+	/* Far above the emulated kernel's default limit. */
+	assert_true(cfg.max_mappings > 1000 * (uint64_t)cfg.dma_entry_limit);
+}
+
+static void map_past_max_mappings_is_enomem_and_changes_nothing(void **state)
+{
+	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU, 3, 0);
+	struct dmakit_container_stats before, after;
+
+	(void)state;
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x300000, 0x1000, RW), 0);
+	assert_int_equal(dmakit_container_stats(c, &before), 0);
+	assert_int_equal(map(c, 0x400000, 0x1000, RW), -ENOMEM);
+	assert_int_equal(dmakit_container_stats(c, &after), 0);
+	assert_int_equal(after.mappings, 3);
+	assert_int_equal(after.dma_avail, before.dma_avail);
+	assert_int_equal(after.mapped_bytes, before.mapped_bytes);
+	/* Freeing one makes room again. */
+	struct dmakit_vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .iova = 0x100000, .size = 0x1000,
+	};
+	assert_int_equal(dmakit_container_unmap_dma(c, &u), 0);
+	assert_int_equal(map(c, 0x400000, 0x1000, RW), 0);
+	dmakit_container_close(c);
+}
+
+static void vaddr_remap_is_never_refused(void **state)
+{
+	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU, 1, 0);
+	struct dmakit_vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = DMAKIT_VFIO_DMA_UNMAP_FLAG_VADDR,
+		.iova = 0x100000, .size = 0x1000,
+	};
+
+	(void)state;
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(dmakit_container_unmap_dma(c, &u), 0);
+	assert_int_equal(map(c, 0x100000, 0x1000, DMAKIT_VFIO_DMA_MAP_FLAG_VADDR), 0);
+	dmakit_container_close(c);
+}
+
+static void kernel_limit_still_answers_enospc(void **state)
+{
+	struct dmakit_container_config cfg;
+	struct dmakit_container *c;
+
+	(void)state;
+	dmakit_container_config_init(&cfg);
+	cfg.dma_entry_limit = 2;
+	assert_int_equal(dmakit_container_open(&cfg, &c), 0);
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x300000, 0x1000, RW), -ENOSPC);
+	dmakit_container_close(c);
+}
+
+static void bookkeeping_cap_counts_the_new_mapping(void **state)
+{
+	struct dmakit_container *c =
+		open_with(DMAKIT_BACKEND_EMU, 0, 2 * DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING);
+
+	(void)state;
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x300000, 0x1000, RW), -ENOMEM);
+	dmakit_container_close(c);
+}
+
+static void bookkeeping_cap_counts_dirty_bitmaps(void **state)
+{
+	/* 1 GiB at 4 KiB pages: a 32 KiB bitmap while tracking. */
+	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU, 0, 40000);
+	struct dmakit_vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d), .flags = DMAKIT_VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+
+	(void)state;
+	assert_int_equal(map(c, 0x40000000, 0x40000000, RW), 0);
+	assert_int_equal(dmakit_container_dirty_pages(c, &d), 0);
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x80000000, 0x40000000, RW), -ENOMEM);
+	dmakit_container_close(c);
+}
+
+static void iommufd_compat_has_the_same_cap(void **state)
+{
+	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU_IOMMUFD, 2, 0);
+
+	(void)state;
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x300000, 0x1000, RW), -ENOMEM);
+	dmakit_container_close(c);
+}
+
+static void zero_means_no_cap(void **state)
+{
+	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU, 0, 0);
+	uint64_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		assert_int_equal(map(c, 0x100000 + i * 0x2000, 0x1000, RW), 0);
+	dmakit_container_close(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_are_generous),
+		cmocka_unit_test(map_past_max_mappings_is_enomem_and_changes_nothing),
+		cmocka_unit_test(vaddr_remap_is_never_refused),
+		cmocka_unit_test(kernel_limit_still_answers_enospc),
+		cmocka_unit_test(bookkeeping_cap_counts_the_new_mapping),
+		cmocka_unit_test(bookkeeping_cap_counts_dirty_bitmaps),
+		cmocka_unit_test(iommufd_compat_has_the_same_cap),
+		cmocka_unit_test(zero_means_no_cap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
