@@ -156,6 +156,14 @@ static double BT_FN(per_mapping)(size_t bytes, size_t n)
 	return (double)bytes / (double)n;
 }
 
+/* Heap grown since @heap0 (0 if it shrank: a sanitizer's allocator). */
+static size_t BT_FN(heap_since)(size_t heap0)
+{
+	size_t now = bench_heap_in_use();
+
+	return now > heap0 ? now - heap0 : 0;
+}
+
 static int BT_FN(run_random)(const struct bench_keys *k, struct bench_sample *s)
 {
 	uint64_t t_ins = 0, t_rem = 0, sum;
@@ -178,7 +186,7 @@ static int BT_FN(run_random)(const struct bench_keys *k, struct bench_sample *s)
 			BT_FN(destroy)(t);
 			continue;
 		}
-		s->heap_rand = BT_FN(per_mapping)(bench_heap_in_use() - heap0, k->n);
+		s->heap_rand = BT_FN(per_mapping)(BT_FN(heap_since)(heap0), k->n);
 		s->self_rand = BT_FN(per_mapping)(BT_FN(self_bytes)(t), k->n);
 
 		s->find_rand = (double)BT_FN(time_find)(t, k->find_addrs, k->nlookups, &sum, &bad) /
@@ -223,7 +231,7 @@ static int BT_FN(run_sequential)(const struct bench_keys *k, struct bench_sample
 		if (BT_FN(check)("insert (sequential)", bad, 0, 0))
 			goto fail;
 		if (r == 0) {
-			s->heap_seq = BT_FN(per_mapping)(bench_heap_in_use() - heap0, k->n);
+			s->heap_seq = BT_FN(per_mapping)(BT_FN(heap_since)(heap0), k->n);
 			s->self_seq = BT_FN(per_mapping)(BT_FN(self_bytes)(t), k->n);
 			s->find_seq = (double)BT_FN(time_find)(t, k->seq_addrs, k->nlookups,
 							       &sum, &bad) / (double)k->nlookups;
@@ -256,5 +264,5 @@ static inline double BT_FN(cold_heap)(size_t n)
 	if (!t)
 		return -1;
 	BT_FN(time_insert_seq)(t, n, &bad);
-	return bad ? -1 : BT_FN(per_mapping)(bench_heap_in_use() - heap0, n);
+	return bad ? -1 : BT_FN(per_mapping)(BT_FN(heap_since)(heap0), n);
 }

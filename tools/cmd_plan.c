@@ -345,7 +345,7 @@ static void print_profiles_human(const struct plan_host *host, const struct cpla
 
 	profile_rows(host, p, rows);
 	printf("  kernel profiles    (PROPOSALS except count; docs/profiles.md; * selected)\n");
-	printf("    %-38s %-6s %-10s %-22s %-14s %s\n", "profile", "starts", "worst case",
+	printf("    %-40s %-6s %-10s %-22s %-14s %s\n", "profile", "starts", "worst case",
 	       "mappings boot/worst", "kernel memory", "most a process can force");
 	for (i = 0; i < NR_PROWS; i++) {
 		const struct prow *r = &rows[i];
@@ -354,7 +354,7 @@ static void print_profiles_human(const struct plan_host *host, const struct cpla
 		snprintf(m, sizeof(m), "%" PRIu64 " / %" PRIu64, p->boot_mappings, p->peak);
 		plan_fmt_size(a, sizeof(a), r->worst_bytes);
 		force_text(r, f, sizeof(f));
-		printf("  %c %-38s %-6s %-10s %-22s %-14s %s\n", prow_selected(host, r) ? '*' : ' ',
+		printf("  %c %-40s %-6s %-10s %-22s %-14s %s\n", prow_selected(host, r) ? '*' : ' ',
 		       profile_label(r, lab, sizeof(lab)), r->starts ? "yes" : "NO",
 		       r->worst_ok ? "fits" : "FAILS", m, a, f);
 	}
@@ -477,6 +477,8 @@ static void print_human(const struct plan_vm *vm, const struct plan_host *host,
 		plan_fmt_size(b, sizeof(b), p->kobj_peak);
 		printf("  kernel memory      IO page tables %s (4 KiB IOMMU pages), vfio_dma objects %s\n", a, b);
 		printf("  verdict            %s\n", p->fits ? "FITS" : "FAILS");
+		if (host->profile_given && !pc->iommufd)
+			print_profiles_human(host, p);
 		if (p->fits && !p->memlock_fails)
 			continue;
 		printf("  fixes\n");
@@ -618,6 +620,34 @@ static void print_json(const struct plan_vm *vm, const struct plan_host *host,
 		json_u64(&j, "vfio_dma_bytes_peak", p->kobj_peak);
 		json_bool(&j, "memlock_fails", p->memlock_fails);
 		json_bool(&j, "fits", p->fits);
+		if (host->profile_given && !p->pc->iommufd) {
+			struct prow rows[NR_PROWS];
+			size_t q;
+
+			profile_rows(host, p, rows);
+			json_array_begin(&j, "profiles");
+			for (q = 0; q < NR_PROWS; q++) {
+				const struct prow *r = &rows[q];
+
+				json_object_begin(&j, NULL);
+				json_string(&j, "profile", dmakit_limit_policy_name(r->policy));
+				json_string(&j, "vmm_absent_dma_avail", r->absent_unlimited ? "unlimited" : "65535");
+				json_bool(&j, "selected", prow_selected(host, r));
+				if (r->vmm_limit)
+					json_u64(&j, "vmm_dma_max_mappings", r->vmm_limit);
+				else
+					json_null(&j, "vmm_dma_max_mappings");
+				json_bool(&j, "starts", r->starts);
+				json_bool(&j, "worst_case_fits", r->worst_ok);
+				json_u64(&j, "kernel_bytes_boot", r->boot_bytes);
+				json_u64(&j, "kernel_bytes_worst", r->worst_bytes);
+				json_string(&j, "charged_to", r->charged_to);
+				json_bool(&j, "force_bounded", r->force.bounded);
+				json_u64(&j, "force_bytes", r->force.bytes);
+				json_object_end(&j);
+			}
+			json_array_end(&j);
+		}
 		json_array_begin(&j, "fixes");
 		if (!p->fits && !p->pc->iommufd && p->required <= UINT32_MAX) {
 			char line[160];
@@ -687,6 +717,12 @@ static void usage(FILE *out)
 		"  --kernel 6.1|6.18      the emulated kernel's profile\n"
 		"  --no-iommufd           the host has no /dev/iommu\n"
 		"  --boot-mappings        list the mappings made at boot (iova, size, flags)\n"
+		"  --profile count|report-unlimited|account-bytes|drop-cap\n"
+		"                         the type1 limit profile (PROPOSALS but count;\n"
+		"                         docs/profiles.md); shows every profile side by side\n"
+		"  --budget SIZE          account-bytes: the container's budget (default 1G)\n"
+		"  --absent-cap 65535|unlimited  how the VMM reads an absent DMA_AVAIL\n"
+		"  --compare-profiles FILE...  a markdown table of every profile on each FILE\n"
 		"exit status: 0 fits, 1 fails, 2 bad input, 3 the host refuses.\n");
 }
 
@@ -735,8 +771,112 @@ int plan_host_option(int opt, const char *arg, struct plan_host *host, bool *giv
 	case 'F':
 		host->iommufd_available = false;
 		return 1;
+	case 'P':
+		if (dmakit_limit_policy_parse(arg, &host->profile) < 0) {
+			cli_error("--profile: bad value '%s' (count, report-unlimited, account-bytes, drop-cap)", arg);
+			return -1;
+		}
+		host->profile_given = true;
+		return 1;
+	case 'G':
+		if (!strcmp(arg, "unlimited"))
+			host->budget = UINT64_MAX;
+		else if (plan_parse_size(arg, 1, &host->budget) < 0 || !host->budget) {
+			cli_error("--budget: bad size '%s'", arg);
+			return -1;
+		}
+		host->profile_given = true;
+		return 1;
+	case 'A':
+		if (!strcmp(arg, "65535"))
+			host->absent_unlimited = false;
+		else if (!strcmp(arg, "unlimited"))
+			host->absent_unlimited = true;
+		else {
+			cli_error("--absent-cap: bad value '%s' (65535, unlimited)", arg);
+			return -1;
+		}
+		host->profile_given = true;
+		return 1;
 	}
 	return 0;
+}
+
+/* --compare-profiles: one markdown table, every profile on every FILE. */
+static int compare_profiles(int argc, char **argv, const struct plan_host *flags_host,
+			    bool flags_given)
+{
+	static struct plan_vm vm;
+	int i, ret = CLI_EXIT_OK;
+
+	printf("| example | profile | starts | worst case | mappings boot / worst | kernel memory at worst | charged to | most one process can force (type1's own bound) |\n");
+	printf("|---|---|---|---|---|---|---|---|\n");
+	for (i = 0; i < argc; i++) {
+		struct plan_host host = *flags_host, fhost = *flags_host;
+		struct plan_build_opts bo = { DMAKIT_LISTENER_QEMU, false };
+		struct plan_layout L;
+		struct cplan cp;
+		const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+		bool file_host = false;
+		char err[1024];
+		size_t k;
+		int r;
+
+		plan_vm_init(&vm);
+		r = plan_parse_any(argv[i], &vm, &fhost, &file_host, err, sizeof(err));
+		if (r == 0)
+			r = plan_resolve(&vm, err, sizeof(err));
+		if (r < 0) {
+			cli_error("%s", err);
+			return CLI_EXIT_USAGE;
+		}
+		if (file_host && !flags_given) {
+			/* the file's host facts, the profile flags kept */
+			fhost.profile = flags_host->profile;
+			fhost.budget = flags_host->budget;
+			fhost.absent_unlimited = flags_host->absent_unlimited;
+			host = fhost;
+		}
+		memset(&L, 0, sizeof(L));
+		r = plan_layout_build(&vm, &host, &bo, &L, err, sizeof(err));
+		if (r < 0) {
+			cli_error("%s: %s", vm.source, err);
+			plan_layout_destroy(&L);
+			return CLI_EXIT_USAGE;
+		}
+		for (k = 0; k < L.nr_containers && L.containers[k].iommufd; k++)
+			;
+		if (k == L.nr_containers) {
+			char a[32];
+
+			if (L.nr_containers) {
+				compute(&vm, &host, &L, &L.containers[0], &cp);
+				plan_fmt_size(a, sizeof(a), kernel_bytes(cp.peak, cp.locked_peak));
+				printf("| `%s` | (iommufd: no type1 container) | yes | fits | %" PRIu64 " / %" PRIu64 " | %s | memcg | no count bound (memcg) |\n",
+				       base, cp.boot_mappings, cp.peak, a);
+			} else
+				printf("| `%s` | (no vfio-pci device) | yes | fits | 0 / 0 | 0 | - | - |\n", base);
+		} else {
+			struct prow rows[NR_PROWS];
+			size_t q;
+
+			compute(&vm, &host, &L, &L.containers[k], &cp);
+			profile_rows(&host, &cp, rows);
+			for (q = 0; q < NR_PROWS; q++) {
+				char lab[64], a[32], f[96];
+
+				plan_fmt_size(a, sizeof(a), rows[q].worst_bytes);
+				force_text(&rows[q], f, sizeof(f));
+				printf("| `%s` | %s | %s | %s | %" PRIu64 " / %" PRIu64 "%s | %s | %s | %s |\n",
+				       base, profile_label(&rows[q], lab, sizeof(lab)),
+				       rows[q].starts ? "yes" : "**no**", rows[q].worst_ok ? "fits" : "**fails**",
+				       cp.boot_mappings, cp.peak, cp.viommu_unbounded ? " + guest" : "",
+				       a, rows[q].charged_to, f);
+			}
+		}
+		plan_layout_destroy(&L);
+	}
+	return ret;
 }
 
 int cmd_plan(int argc, char **argv)
@@ -749,6 +889,10 @@ int cmd_plan(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'K' },
 		{ "no-iommufd", no_argument, NULL, 'F' },
 		{ "boot-mappings", no_argument, NULL, 'B' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "budget", required_argument, NULL, 'G' },
+		{ "absent-cap", required_argument, NULL, 'A' },
+		{ "compare-profiles", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -762,7 +906,7 @@ int cmd_plan(int argc, char **argv)
 	char err[1024];
 	int opt, r, ret;
 	size_t k;
-	bool fits = true, host_refuses = false;
+	bool fits = true, host_refuses = false, compare = false;
 
 	plan_host_init(&host);
 	optind = 1;
@@ -771,6 +915,7 @@ int cmd_plan(int argc, char **argv)
 		switch (opt) {
 		case 'j': json = true; break;
 		case 'B': boot_list = true; break;
+		case 'C': compare = true; break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
 		case 'V': printf("dmakit %s\n", dmakit_version()); return CLI_EXIT_OK;
 		case '?':
@@ -784,6 +929,13 @@ int cmd_plan(int argc, char **argv)
 			if (r < 0)
 				return CLI_EXIT_USAGE;
 		}
+	}
+	if (compare) {
+		if (optind >= argc || json || boot_list) {
+			cli_error("plan: --compare-profiles takes one or more FILEs (no --json, no --boot-mappings)");
+			return CLI_EXIT_USAGE;
+		}
+		return compare_profiles(argc - optind, argv + optind, &host, flags_given);
 	}
 	plan_vm_init(&vm);
 	fhost = host;
@@ -802,8 +954,13 @@ int cmd_plan(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	/* The file's host line gives defaults; command-line flags win. */
-	if (file_host && !flags_given)
+	if (file_host && !flags_given) {
+		fhost.profile = host.profile;
+		fhost.budget = host.budget;
+		fhost.absent_unlimited = host.absent_unlimited;
+		fhost.profile_given = host.profile_given;
 		host = fhost;
+	}
 	r = plan_layout_build(&vm, &host, &bo, &L, err, sizeof(err));
 	if (r < 0) {
 		cli_error("%s: %s", vm.source, err);
@@ -812,7 +969,14 @@ int cmd_plan(int argc, char **argv)
 	}
 	for (k = 0; k < L.nr_containers; k++) {
 		compute(&vm, &host, &L, &L.containers[k], &ps[k]);
-		fits = fits && ps[k].fits;
+		if (host.profile_given && !L.containers[k].iommufd) {
+			/* the exit status follows the selected profile */
+			struct prow sel;
+
+			profile_eval(&host, &ps[k], host.profile, host.absent_unlimited, &sel);
+			fits = fits && sel.worst_ok;
+		} else
+			fits = fits && ps[k].fits;
 		if (L.containers[k].iommufd && !host.iommufd_available)
 			host_refuses = true;
 	}

@@ -21,6 +21,7 @@
 #endif
 
 #include <dmakit/dmakit.h>
+#include <dmakit/profiles.h>
 
 #include "cli.h"
 #include "json.h"
@@ -192,6 +193,10 @@ static void usage(FILE *out)
 		"  --json                 JSON instead of the table\n"
 		"  --host FILE, --dma-entry-limit N, --memlock SIZE, --kernel 6.1|6.18\n"
 		"                         host facts (override the scenario's host line)\n"
+		"  --profile count|report-unlimited|account-bytes|drop-cap  the type1 limit\n"
+		"                         profile (PROPOSALS but count; docs/profiles.md)\n"
+		"  --budget SIZE          account-bytes: the container's budget (default 1G)\n"
+		"  --absent-cap 65535|unlimited  how the VMM reads an absent DMA_AVAIL\n"
 		"exit status: 0 no failure, 1 a step failed, 2 bad input.\n");
 }
 
@@ -205,6 +210,9 @@ int cmd_sim(int argc, char **argv)
 		{ "dma-entry-limit", required_argument, NULL, 'L' },
 		{ "memlock", required_argument, NULL, 'M' },
 		{ "kernel", required_argument, NULL, 'K' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "budget", required_argument, NULL, 'G' },
+		{ "absent-cap", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -273,8 +281,13 @@ int cmd_sim(int argc, char **argv)
 		cli_error("%s", err);
 		return CLI_EXIT_USAGE;
 	}
-	if (file_host && !flags_given)
+	if (file_host && !flags_given) {
+		fhost.profile = host.profile;
+		fhost.budget = host.budget;
+		fhost.absent_unlimited = host.absent_unlimited;
+		fhost.profile_given = host.profile_given;
 		host = fhost;
+	}
 	recs = calloc(vm.nr_steps + 1, sizeof(*recs));
 	if (!recs) {
 		cli_error("sim: out of memory");
@@ -288,6 +301,9 @@ int cmd_sim(int argc, char **argv)
 		if (!L.containers[i].iommufd)
 			limited = true;
 	limit = host.dma_entry_limit;
+	/* Only the count profile limits the number of mappings. */
+	if (host.profile != DMAKIT_LIMIT_COUNT)
+		limited = false;
 	if (r < 0) {
 		recs[0].err = r;
 		recs[0].failures = 1;
@@ -297,6 +313,8 @@ int cmd_sim(int argc, char **argv)
 		limited = false;
 		for (i = 0; i < vm.nr_vfios; i++)
 			limited = limited || !vm.vfios[i].iommufd;
+		if (host.profile != DMAKIT_LIMIT_COUNT)
+			limited = false;
 	} else {
 		totals(&L, &m, &ops);
 		recs[0].mappings = m;
@@ -380,6 +398,29 @@ int cmd_sim(int argc, char **argv)
 		printf("summary: %zu steps, peak %" PRIu64 " mappings, limit %s, %" PRIu64 " failure%s: %s\n",
 		       n, peak, lim, total_fail, total_fail == 1 ? "" : "s",
 		       total_fail ? "the scenario FAILS" : "the scenario fits");
+		if (host.profile_given) {
+			char a[32], b[32];
+
+			printf("profile %s (%s), VMM reads an absent DMA_AVAIL as %s\n",
+			       dmakit_limit_policy_name(host.profile),
+			       host.profile == DMAKIT_LIMIT_COUNT ? "the kernel as it is" : "a PROPOSAL, docs/profiles.md",
+			       host.absent_unlimited ? "unlimited" : "65535");
+			for (i = 0; i < L.nr_containers; i++) {
+				struct dmakit_container_stats cs;
+
+				if (L.containers[i].iommufd ||
+				    dmakit_container_stats(dmakit_listener_container(L.containers[i].listener), &cs) < 0)
+					continue;
+				plan_fmt_size(a, sizeof(a), cs.mappings * DMAKIT_KERNEL_VFIO_DMA_BYTES);
+				printf("kernel memory at the end: %" PRIu64 " mappings, vfio_dma %s", cs.mappings, a);
+				if (host.profile == DMAKIT_LIMIT_ACCOUNT_BYTES) {
+					plan_fmt_size(a, sizeof(a), cs.budget_used);
+					plan_fmt_size(b, sizeof(b), cs.budget_limit);
+					printf(", charged %s of the budget %s (IO page tables included)", a, b);
+				}
+				printf("\n");
+			}
+		}
 	}
 #ifdef DMAKIT_HAVE_CAIRO
 	if (plot_path) {

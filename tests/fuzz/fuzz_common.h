@@ -60,7 +60,7 @@ static inline uint64_t fz_u64(struct fz *f)
  * comparison), and the fuzzer should be steered by the library's branches,
  * not by the model's.
  */
-#define FZ_MODEL __attribute__((no_sanitize("coverage")))
+#define FZ_MODEL __attribute__((no_sanitize("coverage"), noinline))
 
 /* A mismatch: the fuzzer's verdict. Keeps going in no case. */
 #define FZ_FAIL(...)                                                        \
