@@ -23,6 +23,9 @@ cat /tmp/q.trace
 echo "=== inject"
 echo quit | dmakit inject --limit 10 -- $Q -m 64,maxmem=256M -object memory-backend-ram,id=vmem0,size=64M \
 	-device virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0 -device vfio-pci,host=$DMAKIT_LAB_DEVICE 2>&1
+echo "=== fail-map"
+echo quit | dmakit inject --fail-map 2:ENOMEM -- $Q -m 64 -device vfio-pci,host=$DMAKIT_LAB_DEVICE 2>&1
+echo "exit $?"
 echo "=== end"
 '
 rc=0
@@ -50,5 +53,14 @@ sect inject >"$T/inj"
 cat "$T/inj"
 check "qemu 7.2 + virtio-mem under inject --limit 10: the DMA-mapping warning with 10" \
 	grep -q 'possibly running out of DMA mappings.*Maximum possible DMA mappings: 10,' "$T/inj"
+sect fail-map >"$T/fm"
+cat "$T/fm"
+# The 2nd map of the boot sequence is the 128 KiB option ROM at 0xc0000:
+# QEMU must name exactly that mapping and the injected errno, and refuse
+# to start (a failed map at initialisation is fatal).
+check "qemu under inject --fail-map 2:ENOMEM: QEMU reports the 2nd mapping (0xc0000, 0x20000) failing with -12" \
+	grep -Eq 'dma_map\([^)]*0xc0000, 0x20000.*= -12' "$T/fm"
+check "qemu under inject --fail-map 2:ENOMEM: QEMU does not start" \
+	bash -c "! grep -q '^exit 0\$' '$T/fm'"
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
