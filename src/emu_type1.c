@@ -356,6 +356,27 @@ static void remove_dma_accounting(struct emu_type1 *emu, const struct emu_dma *d
 /* ------------------------------------------------------------------------ */
 /* VFIO_IOMMU_MAP_DMA                                                         */
 
+/* -ENOMEM when one more mapping of @size bytes would pass the library's caps
+ * on mappings or estimated bookkeeping bytes (0 in a cap: none). */
+static int library_caps_fit(const struct emu_type1 *emu, uint64_t size)
+{
+	uint64_t mappings = dmakit_range_table_count(emu->dmas), bytes, add;
+
+	if (emu->cfg.max_mappings && mappings >= emu->cfg.max_mappings)
+		return -ENOMEM;
+	if (!emu->cfg.max_bookkeeping_bytes)
+		return 0;
+	add = DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING;
+	if (emu->dirty_tracking)
+		add += dma_bitmap_bytes(size, min_pgsize(emu));
+	if (__builtin_mul_overflow(mappings, (uint64_t)DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING,
+				   &bytes) ||
+	    __builtin_add_overflow(bytes, emu->dirty_tracking ? emu->bitmap_bytes : 0, &bytes) ||
+	    __builtin_add_overflow(bytes, add, &bytes) || bytes > emu->cfg.max_bookkeeping_bytes)
+		return -ENOMEM;
+	return 0;
+}
+
 static int emu_map_vaddr(struct emu_type1 *emu, uint64_t iova, uint64_t size,
 			 uint64_t vaddr)
 {
@@ -437,6 +458,16 @@ static int emu_map_dma(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_dma
 		if (ret < 0)
 			return ret;
 	}
+
+	/*
+	 * The library's own safety caps (container.h: max_mappings,
+	 * max_bookkeeping_bytes), checked where the kernel allocates the
+	 * vfio_dma, so they answer ENOMEM like a failed kzalloc() and never
+	 * pre-empt an answer the kernel gives first (found by fuzz_type1).
+	 */
+	ret = library_caps_fit(emu, size);
+	if (ret < 0)
+		return ret;
 
 	/* kzalloc() of the vfio_dma: the table node. */
 	dma.iova = iova;
@@ -1147,6 +1178,18 @@ static int emu_stats(void *state, struct dmakit_container_stats *out)
 	return 0;
 }
 
+/* What emu_stats() reports as mappings, dirty_tracking and the bitmap part
+ * of kernel_object_bytes, for the container's caps. */
+static void emu_cap_usage(void *state, uint64_t *mappings, bool *dirty_tracking,
+			  uint64_t *bitmap_bytes)
+{
+	struct emu_type1 *emu = state;
+
+	*mappings = dmakit_range_table_count(emu->dmas);
+	*dirty_tracking = emu->dirty_tracking;
+	*bitmap_bytes = emu->bitmap_bytes;
+}
+
 static int emu_seek_mapping(void *state, uint64_t iova, struct dmakit_mapping *out)
 {
 	struct emu_type1 *emu = state;
@@ -1175,5 +1218,7 @@ const struct dmakit_backend_ops dmakit__emu_type1_ops = {
 	.ioctl = emu_ioctl,
 	.declare_memory = emu_declare_memory,
 	.stats = emu_stats,
+	.cap_usage = emu_cap_usage,
+	.checks_caps = true,
 	.seek_mapping = emu_seek_mapping,
 };

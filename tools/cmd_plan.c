@@ -813,7 +813,7 @@ static int compare_profiles(int argc, char **argv, const struct plan_host *flags
 	printf("|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < argc; i++) {
 		struct plan_host host = *flags_host, fhost = *flags_host;
-		struct plan_build_opts bo = { DMAKIT_LISTENER_QEMU, false };
+		struct plan_build_opts bo = { DMAKIT_LISTENER_QEMU, false, false };
 		struct plan_layout L;
 		struct cplan cp;
 		const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
@@ -900,7 +900,7 @@ int cmd_plan(int argc, char **argv)
 	static struct plan_vm vm;
 	struct plan_host host, fhost;
 	struct plan_layout L;
-	struct plan_build_opts bo = { DMAKIT_LISTENER_QEMU, false };
+	struct plan_build_opts bo = { DMAKIT_LISTENER_QEMU, false, false };
 	struct cplan ps[PLAN_MAX_CONTAINERS];
 	bool json = false, boot_list = false, flags_given = false, file_host = false;
 	char err[1024];

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef DMAKIT_HAVE_CAIRO
@@ -179,6 +181,24 @@ static int plot(const char *path, const char *title, const struct rec *r, size_t
 }
 #endif
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The process's peak resident set, bytes (ru_maxrss is in KiB on Linux). */
+static uint64_t peak_rss_bytes(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024;
+}
+
 static const char *strategy_name(enum dmakit_listener_strategy s)
 {
 	return s == DMAKIT_LISTENER_EXACT ? "exact" : s == DMAKIT_LISTENER_COALESCE ? "coalesce" : "qemu";
@@ -191,6 +211,10 @@ static void usage(FILE *out)
 		"  --strategy qemu|exact|coalesce   the listener's strategy (default qemu)\n"
 		"  --plot FILE.svg        draw mappings over time against the limit\n"
 		"  --json                 JSON instead of the table\n"
+		"  --timing               add wall time, peak RSS and backend ops/s to the\n"
+		"                         summary (not reproducible, so not by default)\n"
+		"  --page-tables on|off   keep the emulator's IO page-table model (default off;\n"
+		"                         account-bytes always keeps it)\n"
 		"  --host FILE, --dma-entry-limit N, --memlock SIZE, --kernel 6.1|6.18\n"
 		"                         host facts (override the scenario's host line)\n"
 		"  --profile count|report-unlimited|account-bytes|drop-cap  the type1 limit\n"
@@ -204,6 +228,8 @@ int cmd_sim(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "timing", no_argument, NULL, 't' },
+		{ "page-tables", required_argument, NULL, 'T' },
 		{ "strategy", required_argument, NULL, 's' },
 		{ "plot", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -220,14 +246,15 @@ int cmd_sim(int argc, char **argv)
 	static struct plan_vm vm;
 	struct plan_host host, fhost;
 	struct plan_layout L;
-	struct plan_build_opts bo = { DMAKIT_LISTENER_QEMU, true };
+	struct plan_build_opts bo = { .strategy = DMAKIT_LISTENER_QEMU, .enforce = true };
 	struct rec *recs;
 	const char *plot_path = NULL;
-	bool json = false, flags_given = false, file_host = false, tty;
+	bool json = false, timing = false, flags_given = false, file_host = false, tty;
 	char err[1024];
 	int opt, r, ret = CLI_EXIT_OK;
 	size_t i, n = 0;
-	uint64_t m, ops, prev_ops = 0, total_fail = 0, peak = 0, limit;
+	uint64_t m, ops, prev_ops = 0, total_fail = 0, peak = 0, limit, total_ops = 0;
+	double t0, wall;
 	bool limited = false;
 
 	plan_host_init(&host);
@@ -237,6 +264,17 @@ int cmd_sim(int argc, char **argv)
 		switch (opt) {
 		case 'j': json = true; break;
 		case 'p': plot_path = optarg; break;
+		case 't': timing = true; break;
+		case 'T':
+			if (!strcmp(optarg, "on"))
+				bo.model_page_tables = true;
+			else if (!strcmp(optarg, "off"))
+				bo.model_page_tables = false;
+			else {
+				cli_error("--page-tables: bad value '%s' (on, off)", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
 		case 'V': printf("dmakit %s\n", dmakit_version()); return CLI_EXIT_OK;
 		case 's':
@@ -296,6 +334,9 @@ int cmd_sim(int argc, char **argv)
 	tty = !json && isatty(STDERR_FILENO);
 	/* step 0: boot, the listeners start and replay the layout */
 	recs[0].label = "boot";
+	/* Timed: the layout's build (boot) and every step, not the parsing
+	 * nor the teardown. */
+	t0 = now_seconds();
 	r = plan_layout_build(&vm, &host, &bo, &L, err, sizeof(err));
 	for (i = 0; i < L.nr_containers; i++)
 		if (!L.containers[i].iommufd)
@@ -351,7 +392,9 @@ int cmd_sim(int argc, char **argv)
 		}
 		if (tty)
 			progress(vm.nr_steps, vm.nr_steps, "done");
+		total_ops = ops;
 	}
+	wall = now_seconds() - t0;
 	if (json) {
 		struct json j;
 
@@ -365,6 +408,12 @@ int cmd_sim(int argc, char **argv)
 			json_null(&j, "limit");
 		json_u64(&j, "peak_mappings", peak);
 		json_u64(&j, "failures", total_fail);
+		if (timing) {
+			json_double(&j, "wall_seconds", wall);
+			json_u64(&j, "peak_rss_bytes", peak_rss_bytes());
+			json_u64(&j, "backend_ops", total_ops);
+			json_double(&j, "ops_per_second", wall > 0 ? (double)total_ops / wall : 0);
+		}
 		json_array_begin(&j, "steps");
 		for (i = 0; i < n; i++) {
 			json_object_begin(&j, NULL);
@@ -398,6 +447,13 @@ int cmd_sim(int argc, char **argv)
 		printf("summary: %zu steps, peak %" PRIu64 " mappings, limit %s, %" PRIu64 " failure%s: %s\n",
 		       n, peak, lim, total_fail, total_fail == 1 ? "" : "s",
 		       total_fail ? "the scenario FAILS" : "the scenario fits");
+		if (timing) {
+			char rss[32];
+
+			plan_fmt_size(rss, sizeof(rss), peak_rss_bytes());
+			printf("timing: wall %.3f s, peak RSS %s, %" PRIu64 " backend ops, %.0f ops/s\n",
+			       wall, rss, total_ops, wall > 0 ? (double)total_ops / wall : 0.0);
+		}
 		if (host.profile_given) {
 			char a[32], b[32];
 

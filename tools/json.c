@@ -86,6 +86,16 @@ void json_u64(struct json *j, const char *key, uint64_t value)
 	fprintf(j->out, "%" PRIu64, value);
 }
 
+void json_double(struct json *j, const char *key, double value)
+{
+	member(j, key);
+	/* JSON has no NaN nor infinity: those are null. */
+	if (value != value || value > 1.7e308 || value < -1.7e308)
+		fputs("null", j->out);
+	else
+		fprintf(j->out, "%.6g", value);
+}
+
 void json_hex(struct json *j, const char *key, uint64_t value)
 {
 	member(j, key);

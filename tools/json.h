@@ -25,6 +25,7 @@ void json_array_begin(struct json *j, const char *key);
 void json_array_end(struct json *j);
 void json_string(struct json *j, const char *key, const char *value); /* NULL: null */
 void json_u64(struct json *j, const char *key, uint64_t value);
+void json_double(struct json *j, const char *key, double value); /* %.6g; NaN: null */
 void json_hex(struct json *j, const char *key, uint64_t value); /* "0x..." string */
 void json_bool(struct json *j, const char *key, bool value);
 void json_null(struct json *j, const char *key);

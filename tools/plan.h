@@ -181,6 +181,10 @@ struct plan_build_opts {
 	 * QEMU's dma_max_mappings (the sim); false: no limit anywhere, so the
 	 * layout is always built and the numbers computed (the plan). */
 	bool enforce;
+	/* Keep the emulator's IO page-table model (dmakit_container_config's
+	 * model_page_tables) in the type1 containers; account-bytes always
+	 * does. Off by default: plan computes the figure instead. */
+	bool model_page_tables;
 };
 
 int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,

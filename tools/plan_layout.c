@@ -196,13 +196,14 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		cc.dma_entry_limit = (o->enforce && !fd) ? host->dma_entry_limit : UINT32_MAX;
 		cc.memlock_limit = o->enforce ? host->memlock : UINT64_MAX;
 		cc.cap_ipc_lock = cc.memlock_limit == UINT64_MAX;
-		cc.model_page_tables = false;
+		cc.model_page_tables = o->model_page_tables;
 		if (o->enforce && !fd) {
 			/* The limit profile (docs/profiles.md); account-bytes
 			 * charges the page-table model's pages. */
 			cc.limit_policy = host->profile;
 			cc.kernel_budget_bytes = host->budget;
-			cc.model_page_tables = host->profile == DMAKIT_LIMIT_ACCOUNT_BYTES;
+			cc.model_page_tables = o->model_page_tables ||
+					       host->profile == DMAKIT_LIMIT_ACCOUNT_BYTES;
 		}
 		if ((r = dmakit_container_open(&cc, &c)) < 0)
 			goto fail_msg;
