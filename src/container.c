@@ -37,6 +37,7 @@ DMAKIT_EXPORT void dmakit_container_config_init(struct dmakit_container_config *
 	cfg->model_page_tables = true;
 	cfg->container_path = "/dev/vfio/vfio";
 	cfg->group_path = NULL;
+	cfg->iova_bits = 39;
 	cfg->max_mappings = DMAKIT_DEFAULT_MAX_MAPPINGS;
 	cfg->max_bookkeeping_bytes = DMAKIT_DEFAULT_MAX_BOOKKEEPING_BYTES;
 }

@@ -53,11 +53,11 @@
 
 /* Platform: the default emulated VT-d domain. */
 #define EMU_PGSIZE_BITMAP 0x40201000ull
-static const struct dmakit_vfio_iova_range emu_iova_ranges[] = {
-	{ 0x0, 0xfedfffffull },
-	{ 0xfef00000ull, 0x7fffffffffull },
-};
-#define EMU_NR_IOVA_RANGES (sizeof(emu_iova_ranges) / sizeof(emu_iova_ranges[0]))
+/* The valid IOVA ranges: below the MSI window, and above it up to the
+ * address width (emu->iova_top). */
+#define EMU_NR_IOVA_RANGES 2
+#define EMU_MSI_FIRST 0xfee00000ull
+#define EMU_MSI_LAST 0xfeefffffull
 
 /* Highest user address access_ok() accepts on x86_64 (TASK_SIZE_MAX). */
 #define USER_ADDR_LIMIT 0x00007ffffffff000ull
@@ -90,6 +90,7 @@ struct emu_type1 {
 	uint64_t locked_pages;  /* this process's mm->locked_vm, pages */
 	uint64_t mapped_bytes;
 	uint64_t bitmap_bytes;  /* dirty bitmaps while tracking, bytes */
+	struct dmakit_vfio_iova_range iova_ranges[EMU_NR_IOVA_RANGES]; /* ends inclusive */
 	uint64_t budget;        /* ACCOUNT_BYTES: bytes; UINT64_MAX unlimited */
 	/* While tracking: each dma's kernel-side dirty bitmap, keyed like the
 	 * dma, value a uint64_t array of dma_bitmap_words() words. */
@@ -255,12 +256,12 @@ static void dma_bitmaps_free_all(struct emu_type1 *emu)
 }
 
 /* vfio_iommu_iova_dma_valid(): the whole range inside one valid IOVA range. */
-static bool iova_range_valid(uint64_t iova, uint64_t last)
+static bool iova_range_valid(const struct emu_type1 *emu, uint64_t iova, uint64_t last)
 {
 	size_t i;
 
 	for (i = 0; i < EMU_NR_IOVA_RANGES; i++)
-		if (iova >= emu_iova_ranges[i].start && last <= emu_iova_ranges[i].end)
+		if (iova >= emu->iova_ranges[i].start && last <= emu->iova_ranges[i].end)
 			return true;
 	return false;
 }
@@ -438,7 +439,7 @@ static int emu_map_dma(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_dma
 		return -EEXIST;
 	if (counted(emu) && !emu->dma_avail)
 		return -ENOSPC;
-	if (!iova_range_valid(iova, last))
+	if (!iova_range_valid(emu, iova, last))
 		return -EINVAL;
 	/*
 	 * ACCOUNT_BYTES (a PROPOSAL): where the kernel allocates the vfio_dma,
@@ -838,7 +839,7 @@ static int emu_get_info(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_in
 	memcpy(at, &ranges, sizeof(ranges));
 	for (i = 0; i < EMU_NR_IOVA_RANGES; i++)
 		memcpy(at + sizeof(ranges) + i * sizeof(struct dmakit_vfio_iova_range),
-		       &emu_iova_ranges[i], sizeof(struct dmakit_vfio_iova_range));
+		       &emu->iova_ranges[i], sizeof(struct dmakit_vfio_iova_range));
 
 	info.flags |= DMAKIT_VFIO_IOMMU_INFO_CAPS;
 	if (info.argsz < sizeof(info) + len) {
@@ -1083,12 +1084,17 @@ static void emu_close(void *state)
 
 static int emu_open(const struct dmakit_container_config *cfg, void **state)
 {
-	const struct dmakit_iopt_config iopt_cfg = DMAKIT_IOPT_CONFIG_VTD_39;
+	struct dmakit_iopt_config iopt_cfg = DMAKIT_IOPT_CONFIG_VTD_39;
 	struct emu_type1 *emu;
 
 	if (cfg->backing_page_size < PAGE_SIZE ||
 	    (cfg->backing_page_size & (cfg->backing_page_size - 1)))
 		return -EINVAL;
+	/* The address width: 39 bits (3-level tables) or 48 (4-level). */
+	if (cfg->iova_bits != 39 && cfg->iova_bits != 48 && cfg->iova_bits != 0)
+		return -EINVAL;
+	if (cfg->iova_bits == 48)
+		iopt_cfg.levels = 4;
 	/* The limit policies; ACCOUNT_BYTES charges the page-table model's pages. */
 	if ((unsigned int)cfg->limit_policy > DMAKIT_LIMIT_DROP_CAP ||
 	    (cfg->limit_policy == DMAKIT_LIMIT_ACCOUNT_BYTES && !cfg->model_page_tables))
@@ -1100,6 +1106,10 @@ static int emu_open(const struct dmakit_container_config *cfg, void **state)
 	emu->cfg.group_path = NULL;
 	emu->cfg.container_path = NULL;
 	emu->pgsize_bitmap = EMU_PGSIZE_BITMAP;
+	emu->iova_ranges[0].start = 0;
+	emu->iova_ranges[0].end = EMU_MSI_FIRST - 1;
+	emu->iova_ranges[1].start = EMU_MSI_LAST + 1;
+	emu->iova_ranges[1].end = (1ull << (cfg->iova_bits == 48 ? 48 : 39)) - 1;
 	emu->budget = cfg->kernel_budget_bytes ? cfg->kernel_budget_bytes : DMAKIT_DEFAULT_KERNEL_BUDGET;
 	emu->dmas = dmakit_range_table_create();
 	emu->memory = dmakit_range_table_create();

@@ -123,6 +123,7 @@ struct plan_host {
 	enum dmakit_limit_policy profile;
 	uint64_t budget;          /* account-bytes; 0: the default (1 GiB) */
 	bool absent_unlimited;    /* the VMM reads an absent DMA_AVAIL as unlimited */
+	uint32_t iova_bits;       /* the host IOMMU's address width: 39 (default) or 48 */
 	bool profile_given;       /* one of the three was given: show profiles */
 };
 

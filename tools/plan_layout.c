@@ -197,6 +197,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		cc.memlock_limit = o->enforce ? host->memlock : UINT64_MAX;
 		cc.cap_ipc_lock = cc.memlock_limit == UINT64_MAX;
 		cc.model_page_tables = o->model_page_tables;
+		cc.iova_bits = host->iova_bits ? host->iova_bits : 39;
 		if (o->enforce && !fd) {
 			/* The limit profile (docs/profiles.md); account-bytes
 			 * charges the page-table model's pages. */

@@ -35,6 +35,7 @@ void plan_host_init(struct plan_host *h)
 	memset(h, 0, sizeof(*h));
 	h->dma_entry_limit = 65535;
 	h->memlock = UINT64_MAX;
+	h->iova_bits = 39;
 	h->kernel = DMAKIT_KERNEL_6_1;
 	h->iommufd_available = true;
 	snprintf(h->source, sizeof(h->source), "defaults");
@@ -958,6 +959,15 @@ static int scen_line(struct sline *l, struct plan_vm *vm, struct plan_host *host
 		}
 		if (s_bool(l, "iommufd", &host->iommufd_available, err, errlen) < 0)
 			return -1;
+		if ((v = sget(l, "iommu-bits"))) {
+			if (!strcmp(v, "39") || !strcmp(v, "48")) {
+				host->iova_bits = (uint32_t)atoi(v);
+			} else {
+				seterr(err, errlen, "%s:%u: host: bad value '%s' for iommu-bits (39, 48)",
+				       l->path, l->line, v);
+				return -1;
+			}
+		}
 	} else {
 		static const struct { const char *name; enum plan_step_kind kind; } verbs[] = {
 			{ "plug", STEP_PLUG }, { "unplug", STEP_UNPLUG }, { "hotplug", STEP_HOTPLUG },

@@ -143,6 +143,11 @@ struct dmakit_container_config {
 	/* Estimated bookkeeping bytes: DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING per
 	 * mapping plus the dirty bitmaps (with the new mapping's counted). */
 	uint64_t max_bookkeeping_bytes; /* default DMAKIT_DEFAULT_MAX_BOOKKEEPING_BYTES */
+	/* Emulator only: the IOMMU's address width in bits, 39 (the default:
+	 * VT-d as QEMU's q35 shows it to a 6.1 guest, IOVAs up to
+	 * 0x7fffffffff) or 48 (a 4-level VT-d or AMD-Vi host, IOVAs up to
+	 * 0xffffffffffff, needed to map guests above 512 GiB). */
+	uint32_t iova_bits;
 };
 
 /* The defaults of the safety caps: 2^28 mappings, 16 GiB of bookkeeping. */
