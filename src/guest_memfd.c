@@ -47,6 +47,9 @@ DMAKIT_EXPORT int dmakit_guest_memfd_create(struct dmakit_memory_region *mr,
 		return -EINVAL;
 	if (mr->dm || mr->nr_sections)
 		return -EBUSY;
+	/* One bit per page, allocated whole: bounded like virtio-mem's bitmap. */
+	if (mr->size / page > DMAKIT_DISCARD_MAX_GRANULES)
+		return -EINVAL;
 	gm = dmakit__calloc(1, sizeof(*gm));
 	if (!gm)
 		return -ENOMEM;

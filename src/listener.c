@@ -14,7 +14,12 @@
  * (target | flags): target is the guest address the mapping shows (the iova
  * itself for a section mapping; the translated address, in the vIOMMU's
  * target AS, for a vIOMMU mapping), so the vaddr can be recomputed from the
- * regions' current host addresses (CPR) and checked (verify).
+ * regions' current host addresses (CPR) and checked (verify). In a
+ * discard-managed section (strategies qemu and exact) one entry stands for a
+ * RUN of granule chunks (REC_RUN: see run_value()), each chunk one mapping;
+ * nmaps counts the mappings rec stands for, and verify, CPR restore and the
+ * counts expand the runs. A discard that cuts a run splits it BEFORE the
+ * UNMAP (the one record change that allocates), undone if the UNMAP fails.
  *
  * Invariants, true between calls:
  *   - rec == the container's mappings (iova, size, flags; vaddr from the
@@ -41,10 +46,16 @@
 #include "alloc.h"
 #include "guest_memory_internal.h"
 #include "listener_internal.h"
+#include "range_table_internal.h"
 
 #define REC_IOMMU 0x1ull /* a vIOMMU mapping: target is a translated address */
 #define REC_RO 0x2ull    /* mapped READ only */
+#define REC_RUN 0x4ull   /* a run of granule chunks of a discard-managed section */
 #define REC_FLAGS 0xfffull
+/* A run's value: phase | log2(granularity) << RUN_G_SHIFT | REC_RUN | REC_RO,
+ * the phase being (gpa - offset_in_region) mod granularity, a multiple of
+ * the host page (so clear of REC_FLAGS). */
+#define RUN_G_SHIFT 4
 
 struct dmakit_listener;
 
@@ -71,6 +82,7 @@ struct dmakit_listener {
 	uint64_t min_iommu_page;
 	bool vaddr_invalid;         /* between cpr_save and cpr_restore */
 	struct dmakit_range_table *rec;
+	uint64_t nmaps;             /* mappings rec stands for (runs expanded) */
 	struct lsec *secs;
 	struct dmakit_listener_stats st;
 };
@@ -132,11 +144,93 @@ static uint64_t backend_calls(const struct dmakit_listener *l)
 	return l->st.map_calls + l->st.unmap_calls;
 }
 
+/*
+ * Runs. A discard-managed section's populated granules are recorded as runs,
+ * one entry per run of consecutive chunks rather than one per chunk: the
+ * chunks of a run [start, last] are its pieces between the granularity's
+ * boundaries (in region offsets, i.e. gpa == phase mod g), each mapped to
+ * the region's hva + offset with the run's flags. Two runs are merged only
+ * where they meet on a boundary, so the expansion is exactly the chunks
+ * that were mapped.
+ */
+static uint64_t run_g(uint64_t v)
+{
+	return 1ull << ((v >> RUN_G_SHIFT) & 63);
+}
+
+/* The chunk boundary at or below @x. */
+static uint64_t run_adown(uint64_t x, uint64_t v)
+{
+	return x - ((x - (v & ~REC_FLAGS)) & (run_g(v) - 1));
+}
+
+static uint64_t run_value(const struct dmakit_section *s, uint64_t g)
+{
+	return ((s->gpa - s->offset_in_region) & (g - 1) & ~REC_FLAGS) |
+	       ((uint64_t)__builtin_ctzll(g) << RUN_G_SHIFT) | REC_RUN |
+	       (s->readonly ? REC_RO : 0);
+}
+
+/* Mappings an entry stands for. */
+static uint64_t rec_mappings(const struct dmakit_range *r)
+{
+	if (!(r->value & REC_RUN))
+		return 1;
+	return (run_adown(r->last, r->value) - run_adown(r->start, r->value)) /
+		       run_g(r->value) + 1;
+}
+
+/* The mapping of entry @run that starts at @x. */
+static void run_chunk(const struct dmakit_range *run, uint64_t x, struct dmakit_range *out)
+{
+	uint64_t e;
+
+	out->start = x;
+	out->value = run->value;
+	out->last = run->last;
+	if (!(run->value & REC_RUN))
+		return;
+	e = run_adown(x, run->value) + (run_g(run->value) - 1);
+	if (e >= x && e < run->last)
+		out->last = e;
+}
+
+/* Iteration over the mappings rec stands for, runs expanded. */
+struct mcur {
+	struct dmakit_range_cursor c;
+	struct dmakit_range run;
+};
+
+static int m_first(const struct dmakit_listener *l, struct mcur *mc, struct dmakit_range *out)
+{
+	int ret = dmakit_range_table_seek(l->rec, 0, &mc->c, &mc->run);
+
+	if (ret == 0)
+		run_chunk(&mc->run, mc->run.start, out);
+	return ret;
+}
+
+/* @out holds the previous mapping; it becomes the next one. */
+static int m_next(struct mcur *mc, struct dmakit_range *out)
+{
+	int ret;
+
+	if (out->last < mc->run.last) {
+		run_chunk(&mc->run, out->last + 1, out);
+		return 0;
+	}
+	ret = dmakit_range_table_next(&mc->c, &mc->run);
+	if (ret == 0)
+		run_chunk(&mc->run, mc->run.start, out);
+	return ret;
+}
+
 static void rec_removed_cb(void *ctx, const struct dmakit_range *r)
 {
 	struct dmakit_listener *l = ctx;
 
 	l->st.mapped_bytes -= r->last - r->start + 1;
+	l->nmaps -= rec_mappings(r);
 }
 
 /* Record, then MAP [iova, iova + size) -> vaddr. On failure nothing changed. */
@@ -167,22 +261,130 @@ static int map_one(struct dmakit_listener *l, uint64_t iova, uint64_t size, uint
 		return ret;
 	}
 	l->st.mapped_bytes += size;
+	l->nmaps++;
 	return 0;
+}
+
+/*
+ * A run that an unmap of [u, v] cuts: its chunks [r1, r2] lie wholly inside
+ * (they go), the chunks outside them stay. When chunks stay above r2 the
+ * run is split at r2 BEFORE the backend call (the split is the only record
+ * change that allocates), into [start, r2] and [r2 + 1, last].
+ */
+struct run_cut {
+	bool on, split;
+	struct dmakit_range run;
+	uint64_t r1, r2;
+};
+
+static void run_cut_plan(struct dmakit_listener *l, uint64_t x, uint64_t u, uint64_t v,
+			 struct run_cut *rc)
+{
+	struct dmakit_range *r = &rc->run;
+	uint64_t lo, hi, c, g;
+
+	rc->on = false;
+	if (dmakit_range_table_find(l->rec, x, r) < 0 || !(r->value & REC_RUN))
+		return;
+	g = run_g(r->value);
+	lo = r->start > u ? r->start : u;
+	hi = r->last < v ? r->last : v;
+	if (lo == r->start) {
+		rc->r1 = lo;
+	} else {
+		c = run_adown(lo, r->value);
+		rc->r1 = c == lo ? lo : c + g;
+	}
+	if (hi == r->last) {
+		rc->r2 = hi;
+	} else if (run_adown(hi + 1, r->value) == hi + 1) {
+		rc->r2 = hi;
+	} else {
+		c = run_adown(hi, r->value);
+		if (c <= r->start)
+			return;
+		rc->r2 = c - 1;
+	}
+	if (rc->r1 > rc->r2 || rc->r1 > r->last)
+		return;
+	/* Wholly inside [u, v]: remove_inside takes it as it is. */
+	if (rc->r1 == r->start && rc->r2 == r->last)
+		return;
+	rc->on = true;
+	rc->split = rc->r2 < r->last;
+}
+
+static void run_cut_undo(struct dmakit_listener *l, struct run_cut *rc)
+{
+	if (!rc->on || !rc->split)
+		return;
+	dmakit_range_table_remove(l->rec, rc->r2 + 1, NULL);
+	dmakit__range_table_resize(l->rec, rc->run.start, rc->run.start, rc->run.last);
+}
+
+static int run_cut_split(struct dmakit_listener *l, struct run_cut *rc)
+{
+	int ret;
+
+	if (!rc->on || !rc->split)
+		return 0;
+	dmakit__range_table_resize(l->rec, rc->run.start, rc->run.start, rc->r2);
+	ret = dmakit_range_table_insert(l->rec, rc->r2 + 1, rc->run.last, rc->run.value);
+	if (ret < 0)
+		dmakit__range_table_resize(l->rec, rc->run.start, rc->run.start, rc->run.last);
+	return ret;
+}
+
+/* After the unmap: [r1, r2] leaves the run's first part. */
+static void run_cut_finish(struct dmakit_listener *l, struct run_cut *rc)
+{
+	struct dmakit_range gone;
+
+	if (!rc->on || rc->r1 == rc->run.start)
+		return; /* [start, r2] lies inside: remove_inside takes it */
+	gone.start = rc->r1;
+	gone.last = rc->r2;
+	gone.value = rc->run.value;
+	dmakit__range_table_resize(l->rec, rc->run.start, rc->run.start, rc->r1 - 1);
+	rec_removed_cb(l, &gone);
 }
 
 /* One UNMAP over [iova, iova + size); the record follows on success. */
 static int unmap_range(struct dmakit_listener *l, uint64_t iova, uint64_t size,
 		       char *err, size_t errlen)
 {
-	int ret = be_unmap(l, iova, size);
+	uint64_t last = iova + (size - 1);
+	struct run_cut rc[2];
+	int ret;
 
+	run_cut_plan(l, iova, iova, last, &rc[0]);
+	run_cut_plan(l, last, iova, last, &rc[1]);
+	if (rc[1].on && rc[0].on && rc[1].run.start == rc[0].run.start)
+		rc[1].on = false;
+	ret = run_cut_split(l, &rc[0]);
+	if (ret == 0) {
+		ret = run_cut_split(l, &rc[1]);
+		if (ret < 0)
+			run_cut_undo(l, &rc[0]);
+	}
 	if (ret < 0) {
+		dmakit__errf(err, errlen, "recording the unmap of 0x%llx+0x%llx: %s",
+			     (unsigned long long)iova, (unsigned long long)size,
+			     dmakit_strerror(ret));
+		return ret;
+	}
+	ret = be_unmap(l, iova, size);
+	if (ret < 0) {
+		run_cut_undo(l, &rc[1]);
+		run_cut_undo(l, &rc[0]);
 		dmakit__errf(err, errlen, "vfio_container_dma_unmap(0x%llx, 0x%llx) = %d (%s)",
 			     (unsigned long long)iova, (unsigned long long)size, ret,
 			     dmakit_strerror(ret));
 		return ret;
 	}
-	dmakit_range_table_remove_inside(l->rec, iova, iova + (size - 1), rec_removed_cb, l);
+	run_cut_finish(l, &rc[0]);
+	run_cut_finish(l, &rc[1]);
+	dmakit_range_table_remove_inside(l->rec, iova, last, rec_removed_cb, l);
 	return 0;
 }
 
@@ -203,7 +405,7 @@ static uint64_t rec_count_in(struct dmakit_listener *l, uint64_t first, uint64_t
 
 	ret = dmakit_range_table_seek(l->rec, first, &cur, &r);
 	while (ret == 0 && r.start <= last) {
-		n++;
+		n += rec_mappings(&r);
 		ret = dmakit_range_table_next(&cur, &r);
 	}
 	return n;
@@ -327,7 +529,7 @@ static void compute_budget(const struct dmakit_listener *l, const struct lsec *e
 	viommu = l->cfg.viommu_bound * b->iommu_sections;
 	b->exact_peak = b->plain_mappings + b->rdm_chunks + viommu;
 	b->coalesce_peak = b->plain_mappings + b->rdm_coalesced_peak + viommu;
-	b->live_mappings = dmakit_range_table_count(l->rec);
+	b->live_mappings = l->nmaps;
 	b->qemu_check_fails = b->dma_max_mappings && b->rdm_sections &&
 			      b->qemu_estimate > b->dma_max_mappings;
 	b->exact_check_fails = b->dma_max_mappings && b->exact_peak > b->dma_max_mappings;
@@ -463,30 +665,91 @@ static uint64_t rec_flags(const struct dmakit_section *s)
 	return s->readonly ? REC_RO : 0;
 }
 
-/* QEMU's chunking: one mapping per granule, aligned in region offsets. */
+/*
+ * QEMU's chunking: one mapping per granule, aligned in region offsets. The
+ * record holds the part as one run (merged with the runs it meets on a
+ * granule boundary), written before the first MAP and trimmed back if a MAP
+ * fails, so the only allocation comes before any backend call.
+ */
 static int populate_chunks(struct dmakit_listener *l, struct lsec *ls,
 			   const struct dmakit_section *part, char *err, size_t errlen)
 {
 	uint64_t g = ls->granularity, start = part->offset_in_region;
 	uint64_t end = part->offset_in_region + part->size;
+	uint64_t a = part->gpa, b = part->gpa + (part->size - 1), v = run_value(part, g);
+	uint64_t rs, n = 0;
+	struct dmakit_range lr, rr;
+	bool merged_l;
 	int ret;
+
+	merged_l = a > ls->iova && dmakit_range_table_find(l->rec, a - 1, &lr) == 0 &&
+		   lr.value == v && lr.start >= ls->iova && run_adown(a, v) == a;
+	if (merged_l) {
+		rs = lr.start;
+		dmakit__range_table_resize(l->rec, rs, rs, b);
+	} else {
+		rs = a;
+		ret = dmakit_range_table_insert(l->rec, a, b, v);
+		if (ret < 0) {
+			uint64_t base = dmakit__align_down(start, g), next;
+
+			next = base > UINT64_MAX - g || base + g > end ? end : base + g;
+			dmakit__errf(err, errlen, "recording mapping 0x%llx+0x%llx: %s",
+				     (unsigned long long)a, (unsigned long long)(next - start),
+				     dmakit_strerror(ret));
+			/* notify_discard(section): one unmap over the whole part. */
+			l->st.rollbacks++;
+			if (unmap_range(l, part->gpa, part->size, NULL, 0) < 0)
+				return unrecoverable(l, err, errlen);
+			return ret;
+		}
+	}
 
 	while (start < end) {
 		uint64_t base = dmakit__align_down(start, g), next;
 		uint64_t iova = part->gpa + (start - part->offset_in_region);
 
 		next = base > UINT64_MAX - g || base + g > end ? end : base + g;
-		ret = map_one(l, iova, next - start, part->mr->hva + start, iova,
-			      rec_flags(part), err, errlen);
+		ret = be_map(l, iova, next - start, part->mr->hva + start, v & REC_RO);
 		if (ret < 0) {
+			dmakit__errf(err, errlen,
+				     "vfio_container_dma_map(0x%llx, 0x%llx, 0x%llx) = %d (%s)",
+				     (unsigned long long)iova, (unsigned long long)(next - start),
+				     (unsigned long long)(part->mr->hva + start), ret,
+				     dmakit_strerror(ret));
 			/* notify_discard(section): one unmap over the whole part,
 			 * chunks never mapped included. */
 			l->st.rollbacks++;
-			if (unmap_range(l, part->gpa, part->size, NULL, 0) < 0)
+			if (be_unmap(l, part->gpa, part->size) < 0) {
+				/* The record keeps what is mapped: [a, iova). */
+				if (iova == a) {
+					if (merged_l)
+						dmakit__range_table_resize(l->rec, rs, rs, lr.last);
+					else
+						dmakit_range_table_remove(l->rec, a, NULL);
+				} else {
+					dmakit__range_table_resize(l->rec, rs, rs, iova - 1);
+					l->st.mapped_bytes += iova - a;
+					l->nmaps += n;
+				}
 				return unrecoverable(l, err, errlen);
+			}
+			if (merged_l)
+				dmakit__range_table_resize(l->rec, rs, rs, lr.last);
+			else
+				dmakit_range_table_remove(l->rec, a, NULL);
 			return ret;
 		}
+		n++;
 		start = next;
+	}
+	l->st.mapped_bytes += part->size;
+	l->nmaps += n;
+	/* A run right above, meeting this one on a boundary: one run. */
+	if (b < ls->last && dmakit_range_table_find(l->rec, b + 1, &rr) == 0 &&
+	    rr.value == v && rr.last <= ls->last && run_adown(b + 1, v) == b + 1) {
+		dmakit_range_table_remove(l->rec, rr.start, NULL);
+		dmakit__range_table_resize(l->rec, rs, rs, rr.last);
 	}
 	return 0;
 }
@@ -1026,7 +1289,7 @@ DMAKIT_EXPORT int dmakit_listener_stats(const struct dmakit_listener *l,
 	if (!l || !out)
 		return -EINVAL;
 	*out = l->st;
-	out->live_mappings = dmakit_range_table_count(l->rec);
+	out->live_mappings = l->nmaps;
 	return 0;
 }
 
@@ -1116,7 +1379,7 @@ DMAKIT_EXPORT int dmakit_listener_cpr_save(struct dmakit_listener *l, char *err,
 DMAKIT_EXPORT int dmakit_listener_cpr_restore(struct dmakit_listener *l, char *err,
 					      size_t errlen)
 {
-	struct dmakit_range_cursor cur;
+	struct mcur cur;
 	struct dmakit_range r;
 	uint64_t first = 0, done_last = 0, vaddr;
 	bool any = false;
@@ -1128,7 +1391,7 @@ DMAKIT_EXPORT int dmakit_listener_cpr_restore(struct dmakit_listener *l, char *e
 		dmakit__errf(err, errlen, "vaddrs are not invalidated");
 		return -EINVAL;
 	}
-	it = dmakit_range_table_seek(l->rec, 0, &cur, &r);
+	it = m_first(l, &cur, &r);
 	while (it == 0) {
 		struct dmakit_vfio_iommu_type1_dma_map map = {
 			.argsz = sizeof(map),
@@ -1159,7 +1422,7 @@ DMAKIT_EXPORT int dmakit_listener_cpr_restore(struct dmakit_listener *l, char *e
 			first = r.start;
 		any = true;
 		done_last = r.last;
-		it = dmakit_range_table_next(&cur, &r);
+		it = m_next(&cur, &r);
 	}
 	l->vaddr_invalid = false;
 	return 0;
@@ -1185,7 +1448,7 @@ undo:
 
 DMAKIT_EXPORT int dmakit_listener_verify(struct dmakit_listener *l, char *err, size_t errlen)
 {
-	struct dmakit_range_cursor cur;
+	struct mcur cur;
 	struct dmakit_range r;
 	struct dmakit_mapping m;
 	uint64_t addr = 0, vaddr = 0;
@@ -1193,7 +1456,7 @@ DMAKIT_EXPORT int dmakit_listener_verify(struct dmakit_listener *l, char *err, s
 
 	if (!l)
 		return -EINVAL;
-	it = dmakit_range_table_seek(l->rec, 0, &cur, &r);
+	it = m_first(l, &cur, &r);
 	for (;;) {
 		ret = dmakit_container_seek_mapping(l->c, addr, &m);
 		if (ret == -EOPNOTSUPP)
@@ -1241,7 +1504,7 @@ DMAKIT_EXPORT int dmakit_listener_verify(struct dmakit_listener *l, char *err, s
 		if (r.last == UINT64_MAX)
 			return 0;
 		addr = r.last + 1;
-		it = dmakit_range_table_next(&cur, &r);
+		it = m_next(&cur, &r);
 	}
 }
 

@@ -120,6 +120,8 @@
 
 #include <dmakit/range_table.h>
 
+#include "range_table_internal.h"
+
 #include "fault_internal.h"
 
 /* Node capacities, in entries. Powers of two, multiples of RT_LINE_KEYS. */
@@ -1410,5 +1412,41 @@ DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *tabl
 	} else if (table->hint_low <= table->hint_high) {
 		return -EUCLEAN;
 	}
+	return 0;
+}
+
+/* ---- in-place bounds (range_table_internal.h) ------------------------- */
+
+int dmakit__range_table_resize(struct dmakit_range_table *table, uint64_t start,
+			       uint64_t new_start, uint64_t new_last)
+{
+	struct rt_path path;
+	struct rt_leaf *leaf;
+	unsigned int slot;
+
+	if (!table || new_last < new_start)
+		return -EINVAL;
+	if (!table->root || start > table->max_last)
+		return -ENOENT;
+	leaf = rt_descend(table, start, &path);
+	slot = rt_leaf_search(leaf, start);
+	if (slot >= leaf->count || leaf->starts[slot] != start)
+		return -ENOENT;
+	/* Neighbours: the new bounds must stay strictly between them. */
+	if (slot > 0 ? leaf->lasts[slot - 1] >= new_start :
+		       (leaf->prev && rt_leaf_max(leaf->prev) >= new_start))
+		return -EEXIST;
+	if (slot + 1 < leaf->count ? leaf->starts[slot + 1] <= new_last :
+				     (leaf->next && leaf->next->starts[0] <= new_last))
+		return -EEXIST;
+	leaf->starts[slot] = new_start;
+	leaf->lasts[slot] = new_last;
+	if (slot == leaf->count - 1) {
+		if (table->height)
+			rt_path_set_max(&path, table->height - 1, new_last);
+		if (!leaf->next)
+			table->max_last = new_last;
+	}
+	rt_hint_forget(table);
 	return 0;
 }

@@ -247,6 +247,15 @@ DMAKIT_EXPORT int dmakit_virtio_mem_create(const struct dmakit_virtio_mem_config
 			     human(bs, b1, sizeof(b1)));
 		return -EINVAL;
 	}
+	/* The plugged-block bitmap is allocated whole: bound it (2^32 blocks,
+	 * a 512 MiB bitmap; 8 PiB at 2 MiB blocks) so a size in an input file
+	 * cannot make the library allocate without limit. */
+	if (cfg->region_size / bs > DMAKIT_DISCARD_MAX_GRANULES) {
+		dmakit__errf(err, errlen, "the memory device is too large: %llu blocks of %s "
+			     "(at most %llu)", (unsigned long long)(cfg->region_size / bs),
+			     human(bs, b1, sizeof(b1)), (unsigned long long)DMAKIT_DISCARD_MAX_GRANULES);
+		return -EINVAL;
+	}
 	if (cfg->region_size % bs) {
 		dmakit__errf(err, errlen, "'memdev' size has to be multiples of 'block-size' (%s)",
 			     human(bs, b1, sizeof(b1)));

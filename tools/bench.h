@@ -117,4 +117,18 @@ static inline uint64_t bench_now_ns(void)
 /* Heap bytes in use (malloc'd and mmap'd chunks), for bytes per mapping. */
 size_t bench_heap_in_use(void);
 
+/*
+ * Figures whose ops all cost alike (look-ups, insert+remove at N live) are
+ * timed as BENCH_CHUNKS consecutive batches, and the figure is the median
+ * of their ns per op: a burst of other work on the machine spoils one batch,
+ * not the figure. Builds and drains, whose ops grow dearer as the table
+ * grows, are timed as one batch.
+ */
+#define BENCH_CHUNKS 8
+static inline size_t bench_chunk_end(size_t n, unsigned int c)
+{
+	return n * (c + 1) / BENCH_CHUNKS;
+}
+double bench_chunk_median(const uint64_t ns[BENCH_CHUNKS], size_t n);
+
 #endif /* DMAKIT_BENCH_H */

@@ -23,6 +23,28 @@ size_t bench_heap_in_use(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+double bench_chunk_median(const uint64_t ns[BENCH_CHUNKS], size_t n)
+{
+	double v[BENCH_CHUNKS], t;
+	unsigned int c, i, m = 0;
+
+	for (c = 0; c < BENCH_CHUNKS; c++) {
+		size_t ops = bench_chunk_end(n, c) - (c ? bench_chunk_end(n, c - 1) : 0);
+
+		if (ops == 0)
+			continue;
+		v[m] = (double)ns[c] / (double)ops;
+		for (i = m++; i > 0 && v[i - 1] > v[i]; i--) {
+			t = v[i];
+			v[i] = v[i - 1];
+			v[i - 1] = t;
+		}
+	}
+	if (m == 0)
+		return 0;
+	return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The range table                                                          */
 

@@ -78,67 +78,82 @@ static uint64_t BT_FN(time_remove_seq)(BT_TABLE *t, size_t n, size_t *bad)
 	return t1 - t0;
 }
 
-/* find-containing: the sum of the starts found. */
-static uint64_t BT_FN(time_find)(BT_TABLE *t, const uint64_t *addrs, size_t n,
-				 uint64_t *sum_out, size_t *bad)
+/* find-containing: the sum of the starts found. ns per op (chunk median). */
+static double BT_FN(time_find)(BT_TABLE *t, const uint64_t *addrs, size_t n,
+			       uint64_t *sum_out, size_t *bad)
 {
-	size_t i, fails = 0;
-	uint64_t t0, t1, sum = 0;
+	size_t i = 0, fails = 0;
+	uint64_t t0, sum = 0, ns[BENCH_CHUNKS];
+	unsigned int c;
 
-	t0 = bench_now_ns();
-	for (i = 0; i < n; i++) {
-		uint64_t start, value;
+	for (c = 0; c < BENCH_CHUNKS; c++) {
+		size_t end = bench_chunk_end(n, c);
 
-		if (BT_FN(find)(t, addrs[i], &start, &value) == 0)
-			sum += start;
-		else
-			fails++;
+		t0 = bench_now_ns();
+		for (; i < end; i++) {
+			uint64_t start, value;
+
+			if (BT_FN(find)(t, addrs[i], &start, &value) == 0)
+				sum += start;
+			else
+				fails++;
+		}
+		ns[c] = bench_now_ns() - t0;
 	}
-	t1 = bench_now_ns();
 	*sum_out = sum;
 	*bad += fails;
-	return t1 - t0;
+	return bench_chunk_median(ns, n);
 }
 
 /* translate: find, then vaddr = value + (addr - start); the sum of vaddrs. */
-static uint64_t BT_FN(time_translate)(BT_TABLE *t, const uint64_t *addrs, size_t n,
-				      uint64_t *sum_out, size_t *bad)
+static double BT_FN(time_translate)(BT_TABLE *t, const uint64_t *addrs, size_t n,
+				    uint64_t *sum_out, size_t *bad)
 {
-	size_t i, fails = 0;
-	uint64_t t0, t1, sum = 0;
+	size_t i = 0, fails = 0;
+	uint64_t t0, sum = 0, ns[BENCH_CHUNKS];
+	unsigned int c;
 
-	t0 = bench_now_ns();
-	for (i = 0; i < n; i++) {
-		uint64_t start, value, addr = addrs[i];
+	for (c = 0; c < BENCH_CHUNKS; c++) {
+		size_t end = bench_chunk_end(n, c);
 
-		if (BT_FN(find)(t, addr, &start, &value) == 0)
-			sum += value + (addr - start);
-		else
-			fails++;
+		t0 = bench_now_ns();
+		for (; i < end; i++) {
+			uint64_t start, value, addr = addrs[i];
+
+			if (BT_FN(find)(t, addr, &start, &value) == 0)
+				sum += value + (addr - start);
+			else
+				fails++;
+		}
+		ns[c] = bench_now_ns() - t0;
 	}
-	t1 = bench_now_ns();
 	*sum_out = sum;
 	*bad += fails;
-	return t1 - t0;
+	return bench_chunk_median(ns, n);
 }
 
 /* n live: each op inserts a new mapping, then removes a live one. */
-static uint64_t BT_FN(time_churn)(BT_TABLE *t, const uint64_t *ins, const uint64_t *rem,
-				  size_t n, size_t *bad)
+static double BT_FN(time_churn)(BT_TABLE *t, const uint64_t *ins, const uint64_t *rem,
+				size_t n, size_t *bad)
 {
-	size_t i, fails = 0;
-	uint64_t t0, t1;
+	size_t i = 0, fails = 0;
+	uint64_t t0, ns[BENCH_CHUNKS];
+	unsigned int c;
 
-	t0 = bench_now_ns();
-	for (i = 0; i < n; i++) {
-		uint64_t s = ins[i];
+	for (c = 0; c < BENCH_CHUNKS; c++) {
+		size_t end = bench_chunk_end(n, c);
 
-		fails += BT_FN(insert)(t, s, s + BENCH_PAGE - 1, s + BENCH_VOFF) != 0;
-		fails += BT_FN(remove)(t, rem[i]) != 0;
+		t0 = bench_now_ns();
+		for (; i < end; i++) {
+			uint64_t s = ins[i];
+
+			fails += BT_FN(insert)(t, s, s + BENCH_PAGE - 1, s + BENCH_VOFF) != 0;
+			fails += BT_FN(remove)(t, rem[i]) != 0;
+		}
+		ns[c] = bench_now_ns() - t0;
 	}
-	t1 = bench_now_ns();
 	*bad += fails;
-	return t1 - t0;
+	return bench_chunk_median(ns, n);
 }
 
 static int BT_FN(check)(const char *what, size_t bad, uint64_t sum, uint64_t expected)
@@ -189,16 +204,13 @@ static int BT_FN(run_random)(const struct bench_keys *k, struct bench_sample *s)
 		s->heap_rand = BT_FN(per_mapping)(BT_FN(heap_since)(heap0), k->n);
 		s->self_rand = BT_FN(per_mapping)(BT_FN(self_bytes)(t), k->n);
 
-		s->find_rand = (double)BT_FN(time_find)(t, k->find_addrs, k->nlookups, &sum, &bad) /
-			       (double)k->nlookups;
+		s->find_rand = BT_FN(time_find)(t, k->find_addrs, k->nlookups, &sum, &bad);
 		if (BT_FN(check)("find (random)", bad, sum, k->find_sum))
 			goto fail;
-		s->xlate_rand = (double)BT_FN(time_translate)(t, k->xlate_addrs, k->nlookups,
-							      &sum, &bad) / (double)k->nlookups;
+		s->xlate_rand = BT_FN(time_translate)(t, k->xlate_addrs, k->nlookups, &sum, &bad);
 		if (BT_FN(check)("translate (random)", bad, sum, k->xlate_sum))
 			goto fail;
-		s->churn_rand = (double)BT_FN(time_churn)(t, k->churn_ins, k->churn_rem, k->nchurn,
-							  &bad) / (double)k->nchurn;
+		s->churn_rand = BT_FN(time_churn)(t, k->churn_ins, k->churn_rem, k->nchurn, &bad);
 		if (BT_FN(check)("insert+remove (random)", bad, 0, 0))
 			goto fail;
 		t_rem += BT_FN(time_remove)(t, k->remove_churned, k->nremove, &bad);
@@ -233,13 +245,11 @@ static int BT_FN(run_sequential)(const struct bench_keys *k, struct bench_sample
 		if (r == 0) {
 			s->heap_seq = BT_FN(per_mapping)(BT_FN(heap_since)(heap0), k->n);
 			s->self_seq = BT_FN(per_mapping)(BT_FN(self_bytes)(t), k->n);
-			s->find_seq = (double)BT_FN(time_find)(t, k->seq_addrs, k->nlookups,
-							       &sum, &bad) / (double)k->nlookups;
+			s->find_seq = BT_FN(time_find)(t, k->seq_addrs, k->nlookups, &sum, &bad);
 			if (BT_FN(check)("find (sequential)", bad, sum, k->seq_find_sum))
 				goto fail;
-			s->xlate_seq = (double)BT_FN(time_translate)(t, k->seq_addrs, k->nlookups,
-								     &sum, &bad) /
-				       (double)k->nlookups;
+			s->xlate_seq = BT_FN(time_translate)(t, k->seq_addrs, k->nlookups, &sum,
+							     &bad);
 			if (BT_FN(check)("translate (sequential)", bad, sum, k->seq_xlate_sum))
 				goto fail;
 		}

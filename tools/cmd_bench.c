@@ -75,7 +75,7 @@ static const struct bench_tier bench_tiers[] = {
 #define BENCH_MAX_REMOVES M1
 /* A random or sequential build is repeated until it makes this many inserts
  * (and removes), so the small sizes are not a few microseconds of timing. */
-#define BENCH_MIN_BATCH 65536u
+#define BENCH_MIN_BATCH 65535u
 
 /* ------------------------------------------------------------------------ */
 /* Keys                                                                     */

@@ -149,6 +149,11 @@ DMAKIT_EXPORT int dmakit_discard_unregister_listener(struct dmakit_discard_liste
 /* ------------------------------------------------------------------------ */
 /* virtio-mem                                                                 */
 
+/* The most granules a discard manager tracks (its bitmap is allocated whole:
+ * 512 MiB at this bound): 8 PiB of virtio-mem at 2 MiB blocks, 16 TiB of
+ * guest_memfd at 4 KiB. A larger device is refused with -EINVAL. */
+#define DMAKIT_DISCARD_MAX_GRANULES (1ull << 32)
+
 #define DMAKIT_MiB (1ull << 20)
 #define DMAKIT_GiB (1ull << 30)
 #define DMAKIT_VIRTIO_MEM_MIN_BLOCK_SIZE DMAKIT_MiB       /* 1 MiB */

@@ -16,6 +16,11 @@
 # input is kept in build-fuzz/artifacts/ with the log, to be added to
 # tests/fuzz/regressions/NAME/. Exit status 0 only when every target passed.
 #
+# The planner's targets (plan_qemu, plan_libvirt, plan_scenario) also
+# compile the CLI's readers and layout (tools/plan_*.c) with libxml2
+# (pkg-config libxml-2.0), and fuzz a third of SECONDS when SECONDS is 30 or
+# less, so that `run.sh 15` (make check) stays near a minute.
+#
 # Environment: FUZZ_CC (default clang), FUZZ_TARGETS (default: all),
 # FUZZ_JOBS (compile jobs, default 2), FUZZ_ARGS (extra libFuzzer flags).
 #
@@ -37,7 +42,7 @@ root=$(cd "$here/../.." && pwd)
 out=${FUZZ_BUILD:-$root/build-fuzz}
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-2}
-targets=${FUZZ_TARGETS:-"range_table type1 trace_parse"}
+targets=${FUZZ_TARGETS:-"range_table type1 trace_parse plan_qemu plan_libvirt plan_scenario"}
 
 # The library sources each target compiles in: the range table alone needs
 # two; the others take the library's whole list from src/meson.build (the
@@ -51,11 +56,36 @@ fi
 srcs_range_table="range_table fault"
 srcs_type1=$lib_srcs
 srcs_trace_parse=$lib_srcs
+# The planner's targets: the library, plus tools/NAME.c (tsrcs_NAME) and
+# the libraries they link (libs_NAME).
+plan_tsrcs="plan_parse plan_libvirt plan_layout"
+for t in plan_qemu plan_libvirt plan_scenario; do
+	eval "srcs_$t=\$lib_srcs tsrcs_$t=\$plan_tsrcs libs_$t=xml short_$t=1"
+done
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -DDMAKIT_BUILDING_LIBRARY -I$root/include -I$root/src -Wall -Wextra $san"
 
 mkdir -p "$out/obj" "$out/artifacts" || exit 1
+
+# libxml2, for the planner's targets that read libvirt XML.
+xml_cflags=""
+xml_libs=""
+for t in $targets; do
+	eval "l=\${libs_$t:-}"
+	case $l in
+	*xml*)
+		if ! xml_cflags=$(pkg-config --cflags libxml-2.0 2>/dev/null) ||
+			! xml_libs=$(pkg-config --libs libxml-2.0 2>/dev/null); then
+			echo "fuzz: libxml-2.0 not found (pkg-config); install libxml2-dev" >&2
+			xml_cflags=""
+			xml_libs=""
+		fi
+		break
+		;;
+	esac
+done
+tcflags="$cflags -I$root/tools $xml_cflags -DDMAKIT_HAVE_LIBXML2"
 
 # One build at a time per build directory (make check and make fuzz may run
 # together).
@@ -125,6 +155,37 @@ for p in $pids; do
 	wait "$p"
 done
 
+# The CLI's sources the planner's targets take (tools/NAME.c -> tools_NAME.o).
+all_tsrcs=""
+for t in $targets; do
+	eval "s=\${tsrcs_$t:-}"
+	for f in $s; do
+		case " $all_tsrcs " in
+		*" $f "*) ;;
+		*) all_tsrcs="$all_tsrcs $f" ;;
+		esac
+	done
+done
+pids=""
+for f in $all_tsrcs; do
+	obj="$out/obj/tools_$f.o"
+	if newer "$obj" "$root/tools/$f.c" "$root/tools/plan.h" $headers; then
+		(
+			if $cc $tcflags -fsanitize=fuzzer-no-link -c "$root/tools/$f.c" -o "$obj.tmp.$$" \
+				>"$out/obj/tools_$f.log" 2>&1; then
+				mv -f "$obj.tmp.$$" "$obj"
+			else
+				cat "$out/obj/tools_$f.log" >&2
+				rm -f "$obj" "$obj.tmp.$$"
+			fi
+		) &
+		pids="$pids $!"
+	fi
+done
+for p in $pids; do
+	wait "$p"
+done
+
 built=""
 for t in $targets; do
 	eval "s=\$srcs_$t"
@@ -134,14 +195,32 @@ for t in $targets; do
 		objs="$objs $out/obj/$f.o"
 		[ -e "$out/obj/$f.o" ] || missing="$missing src/$f.c"
 	done
+	eval "s=\${tsrcs_$t:-} l=\${libs_$t:-}"
+	for f in $s; do
+		objs="$objs $out/obj/tools_$f.o"
+		[ -e "$out/obj/tools_$f.o" ] || missing="$missing tools/$f.c"
+	done
+	tflags="$cflags"
+	libs=""
+	if [ -n "$s" ]; then
+		tflags="$tcflags"
+	fi
+	case $l in
+	*xml*)
+		if [ -z "$xml_libs" ]; then
+			missing="$missing (libxml-2.0)"
+		fi
+		libs="$xml_libs"
+		;;
+	esac
 	bin="$out/fuzz_$t"
 	if [ -n "$missing" ]; then
 		echo "fuzz: fuzz_$t not built:$missing did not compile" >&2
 		rm -f "$bin"
 		continue
 	fi
-	if newer "$bin" "$here/fuzz_$t.c" "$here/fuzz_common.h" $objs $headers; then
-		if ! $cc $cflags -fsanitize=fuzzer "$here/fuzz_$t.c" $objs -pthread -o "$bin.tmp.$$" \
+	if newer "$bin" "$here/fuzz_$t.c" "$here/fuzz_common.h" "$here/fuzz_plan.h" $objs $headers; then
+		if ! $cc $tflags -fsanitize=fuzzer "$here/fuzz_$t.c" $objs $libs -pthread -o "$bin.tmp.$$" \
 			>"$out/build-$t.log" 2>&1; then
 			cat "$out/build-$t.log" >&2
 			if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$out/build-$t.log"; then
@@ -206,6 +285,11 @@ for t in $targets; do
 	if [ -f "$here/$t.dict" ]; then
 		dict="-dict=$here/$t.dict"
 	fi
+	secs=$seconds
+	eval "short=\${short_$t:-}"
+	if [ -n "$short" ] && [ "$seconds" -le 30 ]; then
+		secs=$(((seconds + 2) / 3))
+	fi
 	if [ "$seconds" = 0 ]; then
 		echo "fuzz_$t: built, $nreg regression inputs: $verdict"
 		case $verdict in
@@ -214,7 +298,7 @@ for t in $targets; do
 		esac
 		continue
 	fi
-	"$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=2560 \
+	"$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=30 -rss_limit_mb=2560 \
 		-max_len=4096 -artifact_prefix="$tmp/art-$t/" $dict ${FUZZ_ARGS:-} "$corpus" \
 		>"$log" 2>&1
 	rc=$?
@@ -235,7 +319,7 @@ for t in $targets; do
 		echo "---- fuzz_$t: log (whole: $out/artifacts/$t-$stamp.log)" >&2
 		grep -v '^#[0-9]' "$log" | tail -n 40 >&2
 	fi
-	echo "fuzz_$t: ${execs:-0} executions in ${seconds} s, corpus $ncorpus (seed $nseed), $nreg regression inputs: $verdict"
+	echo "fuzz_$t: ${execs:-0} executions in ${secs} s, corpus $ncorpus (seed $nseed), $nreg regression inputs: $verdict"
 	case $verdict in
 	ok) passed=$((passed + 1)) ;;
 	*) failed=$((failed + 1)) ;;
