@@ -22,6 +22,7 @@ struct xerr {
 	char *buf;
 	size_t len;
 	bool set;
+	const char *path; /* for messages libxml2 gives without a file */
 };
 
 static void xml_error(void *opaque, xmlErrorPtr e)
@@ -32,11 +33,15 @@ static void xml_error(void *opaque, xmlErrorPtr e)
 	if (x->set || !e)
 		return;
 	x->set = true;
-	snprintf(x->buf, x->len, "%s:%d: malformed XML: %s", e->file ? e->file : "?", e->line,
-		 e->message ? e->message : "error");
+	snprintf(x->buf, x->len, "%s:%d: malformed XML: %s", e->file ? e->file : x->path,
+		 e->line > 0 ? e->line : 1, e->message ? e->message : "error");
 	n = strlen(x->buf);
 	while (n && (x->buf[n - 1] == '\n' || x->buf[n - 1] == ' '))
 		x->buf[--n] = '\0';
+	/* libxml2's messages may span lines: keep the answer to one. */
+	for (; n; n--)
+		if ((unsigned char)x->buf[n - 1] < 0x20)
+			x->buf[n - 1] = ' ';
 }
 
 static xmlNodePtr child(xmlNodePtr n, const char *name)
@@ -96,7 +101,7 @@ static int size_elem(xmlNodePtr n, const char *path, uint64_t *out, char *err, s
 
 int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t errlen)
 {
-	struct xerr x = { err, errlen, false };
+	struct xerr x = { err, errlen, false, path };
 	xmlDocPtr doc;
 	xmlNodePtr root, n, dev;
 	char buf[128];
@@ -144,6 +149,11 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 	}
 	if (size_elem(n, path, &vm->ram, err, errlen) < 0)
 		goto out;
+	if (vm->ram == 0) {
+		snprintf(err, errlen, "%s:%ld: <memory>: the size must not be 0", path,
+			 xmlGetLineNo(n));
+		goto out;
+	}
 	n = child(root, "maxMemory");
 	if (n) {
 		if (size_elem(n, path, &vm->maxmem, err, errlen) < 0)
@@ -308,6 +318,14 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 	r = 0;
 out:
 	xmlFreeDoc(doc);
+	/* A value echoed from the file may hold a newline: one line always. */
+	if (r < 0 && err) {
+		char *c;
+
+		for (c = err; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = '?';
+	}
 	return r;
 }
 #else /* !DMAKIT_HAVE_LIBXML2: the static command */

@@ -129,10 +129,15 @@ static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((f
 static void seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
+	/* One line, whatever the input's words hold (they are echoed). */
+	for (c = err; len && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 static struct plan_backend *find_backend(struct plan_vm *vm, const char *id)
@@ -1132,6 +1137,23 @@ out:
 int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 {
 	size_t i, j;
+
+	/* QEMU refuses two objects with one id; so does plan (a look-up would
+	 * silently take the first). */
+	for (i = 0; i < vm->nr_backends; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(vm->backends[i].id, vm->backends[j].id)) {
+				seterr(err, errlen, "%s: memory backend id '%s' is used twice",
+				       vm->backends[i].where, vm->backends[i].id);
+				return -1;
+			}
+	for (i = 0; i < vm->nr_vmems; i++)
+		for (j = 0; j < i; j++)
+			if (vm->vmems[i].id[0] && !strcmp(vm->vmems[i].id, vm->vmems[j].id)) {
+				seterr(err, errlen, "%s: virtio-mem id '%s' is used twice",
+				       vm->vmems[i].where, vm->vmems[i].id);
+				return -1;
+			}
 
 	if (vm->ram_memdev[0]) {
 		struct plan_backend *b = find_backend(vm, vm->ram_memdev);

@@ -1277,6 +1277,88 @@ static void test_hot_unplug_section_one_unmap_and_refusal(void **state)
 	ok(dmakit_mr_destroy(dimm));
 }
 
+/*
+ * The record keeps a discard-managed section's granules as runs, split and
+ * merged as pages change: random conversions (some with an allocation or a
+ * backend call failing) on two sections of one guest_memfd region, the
+ * first starting off a granule, keep verify() exact, the counts equal and a
+ * failed conversion without any trace.
+ */
+static uint64_t runs_rng = 88172645463325252ull;
+
+static uint64_t runs_rnd(void)
+{
+	runs_rng ^= runs_rng << 13;
+	runs_rng ^= runs_rng >> 7;
+	runs_rng ^= runs_rng << 17;
+	return runs_rng;
+}
+
+static struct snap runs_before, runs_after;
+
+static void runs_sweep(uint64_t gm_page, uint64_t sec_off, int iters, bool faults)
+{
+	struct dmakit_listener_config cfg = lcfg(DMAKIT_LISTENER_QEMU, DMAKIT_TCG_MAX_MEMSLOTS);
+	struct dmakit_container *c = open_emu(65535);
+	uint64_t rsize = 2 * MiB, npages = rsize / gm_page;
+	struct dmakit_memory_region *mr;
+	struct dmakit_address_space *as;
+	struct dmakit_guest_memfd *gm;
+	struct dmakit_listener *l;
+	char err[512];
+	int i, ret;
+
+	ok(dmakit_as_create("sysmem", &as));
+	mr = new_mr("cvm.ram", DMAKIT_MR_RAM, rsize, HVA_GMEM);
+	ok(dmakit_guest_memfd_create(mr, gm_page, &gm));
+	add_sec(as, mr, sec_off, 4 * GiB, 1 * MiB - sec_off);
+	add_sec(as, mr, 1 * MiB, 4 * GiB + 1 * MiB + 64 * KiB, 1 * MiB);
+	ok(dmakit_listener_create(c, as, &cfg, &l, err, sizeof(err)));
+	for (i = 0; i < iters; i++) {
+		uint64_t first = runs_rnd() % npages;
+		uint64_t n = 1 + runs_rnd() % (runs_rnd() % 4 ? 8 : npages);
+		bool priv = runs_rnd() & 1;
+		enum dmakit_fault_point fp = DMAKIT_FAULT_ALLOC;
+		uint64_t nth = 0;
+
+		if (first + n > npages)
+			n = npages - first;
+		take_snap(c, &runs_before);
+		if (faults && (runs_rnd() & 1)) {
+			fp = (runs_rnd() & 1) ? DMAKIT_FAULT_ALLOC : DMAKIT_FAULT_BACKEND_CALL;
+			nth = 1 + runs_rnd() % 6;
+			dmakit_fault_arm(fp, nth, EIO);
+		}
+		ret = dmakit_guest_memfd_convert(gm, first * gm_page, n * gm_page, priv, NULL, err,
+						 sizeof(err));
+		if (nth)
+			dmakit_fault_disarm(fp);
+		else
+			ok(ret);
+		if (ret < 0 && ret != -ENOTRECOVERABLE) {
+			take_snap(c, &runs_after);
+			assert_snap_equal(&runs_before, &runs_after);
+		}
+		verify_ok(l);
+		assert_int_equal(lstats(l).live_mappings, nr_mappings(c));
+	}
+	dmakit_listener_destroy(l);
+	dmakit_as_destroy(as);
+	ok(dmakit_guest_memfd_destroy(gm));
+	ok(dmakit_mr_destroy(mr));
+}
+
+static void test_discard_runs_split_and_merge_exactly(void **state)
+{
+	(void)state;
+	runs_sweep(4 * KiB, 0, 800, false);
+	runs_sweep(16 * KiB, 4 * KiB, 800, false);
+	runs_sweep(64 * KiB, 12 * KiB, 800, false);
+	runs_sweep(4 * KiB, 0, 1500, true);
+	runs_sweep(16 * KiB, 4 * KiB, 1500, true);
+	runs_sweep(64 * KiB, 12 * KiB, 1500, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1306,6 +1388,7 @@ int main(void)
 		cmocka_unit_test(test_cpr_invalidate_and_remap_identical_chunking),
 		cmocka_unit_test(test_two_listeners_all_or_nothing),
 		cmocka_unit_test(test_hot_unplug_section_one_unmap_and_refusal),
+		cmocka_unit_test(test_discard_runs_split_and_merge_exactly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

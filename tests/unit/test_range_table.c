@@ -21,6 +21,8 @@
 #include <dmakit/fault.h>
 #include <dmakit/range_table.h>
 
+#include "range_table_internal.h"
+
 #define KIB 1024ULL
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -329,6 +331,46 @@ static void test_set_value(void **state)
 	assert_int_equal(dmakit_range_table_set_value(table, 0xfff, 43), -ENOENT);
 	assert_int_equal(dmakit_range_table_set_value(table, 0x2000, 43), -ENOENT);
 	assert_find(table, 0x1000, 0x1000, 0x1fff, 42);
+	dmakit_range_table_destroy(table);
+}
+
+/* In-place bounds (the listener's runs): neighbours, separators, max_last. */
+static void test_resize_in_place(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	uint64_t i, n = 5000;
+
+	(void)state;
+	/* Ranges [4i*0x1000, 4i*0x1000 + 0xfff]: several leaves and levels. */
+	for (i = 0; i < n; i++)
+		assert_int_equal(dmakit_range_table_insert(table, i * 0x4000, i * 0x4000 + 0xfff, i), 0);
+	assert_int_equal(dmakit__range_table_resize(table, 0x1000, 0x1000, 0x1fff), -ENOENT);
+	assert_int_equal(dmakit__range_table_resize(table, 0x4000, 0x4000, 0x3fff), -EINVAL);
+	/* Touching a neighbour is fine, overlapping it is not. */
+	assert_int_equal(dmakit__range_table_resize(table, 0x4000, 0x4000, 0x8000), -EEXIST);
+	assert_int_equal(dmakit__range_table_resize(table, 0x4000, 0xfff, 0x4fff), -EEXIST);
+	assert_find(table, 0x4000, 0x4000, 0x4fff, 1);
+	/* Grow and shrink every range, each the last of its leaf at times. */
+	for (i = 0; i < n; i++)
+		assert_int_equal(dmakit__range_table_resize(table, i * 0x4000, i * 0x4000,
+							   i * 0x4000 + 0x3fff), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	for (i = 0; i < n; i++)
+		assert_find(table, i * 0x4000 + 0x3000, i * 0x4000, i * 0x4000 + 0x3fff, i);
+	for (i = 0; i < n; i++)
+		assert_int_equal(dmakit__range_table_resize(table, i * 0x4000, i * 0x4000 + 0x1000,
+							   i * 0x4000 + 0x1fff), 0);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(dmakit_range_table_find(table, i * 0x4000 + 0x2000, NULL), -ENOENT);
+		assert_find(table, i * 0x4000 + 0x1800, i * 0x4000 + 0x1000, i * 0x4000 + 0x1fff, i);
+	}
+	/* The greatest range grows the table's max. */
+	assert_int_equal(dmakit__range_table_resize(table, (n - 1) * 0x4000 + 0x1000,
+						   (n - 1) * 0x4000, UINT64_MAX), 0);
+	assert_find(table, UINT64_MAX, (n - 1) * 0x4000, UINT64_MAX, n - 1);
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	assert_int_equal(dmakit_range_table_count(table), n);
 	dmakit_range_table_destroy(table);
 }
 
@@ -1222,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_address_space_ends),
 		cmocka_unit_test(test_first_overlap),
 		cmocka_unit_test(test_set_value),
+		cmocka_unit_test(test_resize_in_place),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_remove_inside),
 		cmocka_unit_test(test_cursor),
