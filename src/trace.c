@@ -67,7 +67,7 @@ static int parse_error(struct parser *p, const char *fmt, ...)
 }
 
 /* Decimal or 0x-hexadecimal, unsigned 64-bit, the whole word. */
-static bool parse_u64(const char *s, uint64_t *out)
+bool dmakit__trace_parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	unsigned int base = 10, digit;
@@ -188,14 +188,14 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 				return parse_error(p, "setup: bad value '%s' for iommu (expected type1 or type1v2)", val);
 		} else if (strcmp(key, "limit") == 0) {
 			bit = 2;
-			if (!parse_u64(val, &v))
+			if (!dmakit__trace_parse_u64(val, &v))
 				return parse_error(p, "setup: bad number '%s' for limit", val);
 			if (v > UINT32_MAX)
 				return parse_error(p, "setup: limit %s is larger than the kernel's parameter can be (4294967295)", val);
 			setup->limit = (uint32_t)v;
 		} else if (strcmp(key, "buffer") == 0) {
 			bit = 4;
-			if (!parse_u64(val, &v))
+			if (!dmakit__trace_parse_u64(val, &v))
 				return parse_error(p, "setup: bad number '%s' for buffer", val);
 			if (v == 0 || v > DMAKIT_TRACE_MAX_BUFFER)
 				return parse_error(p, "setup: buffer %s out of range (1 to 0x%llx bytes)", val,
@@ -215,7 +215,7 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 				return parse_error(p, "setup: bad value '%s' for profile (expected count, report-unlimited, account-bytes or drop-cap)", val);
 		} else if (strcmp(key, "budget") == 0) {
 			bit = 1u << 21;
-			if (!parse_u64(val, &v) || v == 0)
+			if (!dmakit__trace_parse_u64(val, &v) || v == 0)
 				return parse_error(p, "setup: bad number '%s' for budget", val);
 			setup->kernel_budget = v;
 		} else {
@@ -275,7 +275,7 @@ static int parse_step(struct parser *p, const struct op_desc *desc, char **words
 						   desc->word, val);
 			continue;
 		}
-		if (!parse_u64(val, &v))
+		if (!dmakit__trace_parse_u64(val, &v))
 			return parse_error(p, "%s: bad number '%s' for %s", desc->word, val, key);
 		if (k == 0)
 			step->iova = v;

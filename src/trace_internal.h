@@ -8,6 +8,9 @@
 
 #include <dmakit/trace.h>
 
+/* A trace number: decimal or 0x-hex, unsigned 64-bit, the whole word. */
+bool dmakit__trace_parse_u64(const char *s, uint64_t *out);
+
 /* `setup iommu=VAL` for the iommufd kinds: true when VAL was one. */
 bool dmakit__trace_setup_iommufd(const char *val, struct dmakit_trace_setup *setup);
 /* An added setup key: its duplicate-check bit (> 0), 0 when unknown, or

@@ -25,33 +25,6 @@
 #define RANGES_DEFAULT 16u
 #define RANGES_MAX 64u
 
-static bool parse_num(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned int base = 10, d;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned int)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned int)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned int)(*s - 'A' + 10);
-		else
-			return false;
-		if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
 bool dmakit__trace_setup_iommufd(const char *val, struct dmakit_trace_setup *setup)
 {
 	if (strcmp(val, "iommufd") == 0) {
@@ -86,7 +59,7 @@ int dmakit__trace_setup_key(const char *key, const char *val, struct dmakit_trac
 	bool yes;
 
 	if (strcmp(key, "memlock") == 0) {
-		if (!parse_num(val, &setup->memlock)) {
+		if (!dmakit__trace_parse_u64(val, &setup->memlock)) {
 			snprintf(msg, msglen, "bad number '%s' for memlock", val);
 			return -EINVAL;
 		}
@@ -183,8 +156,8 @@ static int parse_ranges(const char *val, struct dmakit_trace_step *step, char *m
 		if (!dash || step->nr_ranges == DMAKIT_TRACE_MAX_RANGES)
 			goto bad;
 		*dash = '\0';
-		if (!parse_num(tok, &step->ranges[step->nr_ranges].start) ||
-		    !parse_num(dash + 1, &step->ranges[step->nr_ranges].last))
+		if (!dmakit__trace_parse_u64(tok, &step->ranges[step->nr_ranges].start) ||
+		    !dmakit__trace_parse_u64(dash + 1, &step->ranges[step->nr_ranges].last))
 			goto bad;
 		step->nr_ranges++;
 	}
@@ -250,7 +223,7 @@ int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_tra
 				step->option = DMAKIT_IOMMU_OPTION_RLIMIT_MODE;
 			else if (strcmp(val, "huge-pages") == 0)
 				step->option = DMAKIT_IOMMU_OPTION_HUGE_PAGES;
-			else if (parse_num(val, &v) && v <= UINT32_MAX)
+			else if (dmakit__trace_parse_u64(val, &v) && v <= UINT32_MAX)
 				step->option = (uint32_t)v;
 			else
 				goto bad_value;
@@ -260,7 +233,7 @@ int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_tra
 				step->option_op = DMAKIT_IOMMU_OPTION_OP_GET;
 			else if (strcmp(val, "set") == 0)
 				step->option_op = DMAKIT_IOMMU_OPTION_OP_SET;
-			else if (parse_num(val, &v) && v <= UINT16_MAX)
+			else if (dmakit__trace_parse_u64(val, &v) && v <= UINT16_MAX)
 				step->option_op = (uint32_t)v;
 			else
 				goto bad_value;
@@ -268,7 +241,7 @@ int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_tra
 		default:
 			break;
 		}
-		if (!parse_num(val, &v))
+		if (!dmakit__trace_parse_u64(val, &v))
 			goto bad_value;
 		switch (1u << k) {
 		case K_IOAS: case K_ID: case K_DST: case K_HWPT: case K_SRC: case K_NUM:
