@@ -45,6 +45,7 @@
 #include <dmakit/range_table.h>
 
 #include "alloc.h"
+#include "range_table_internal.h"
 #include "iommufd_internal.h"
 
 #define PAGE_SHIFT 12
@@ -1724,35 +1725,6 @@ DMAKIT_EXPORT int dmakit_iommufd_detach_device(struct dmakit_iommufd *ctx, uint3
 	return ret;
 }
 
-static int declare_locked(struct dmakit_iommufd *ctx, uint64_t vaddr, uint64_t last)
-{
-	struct dmakit_range r;
-	uint64_t addr = vaddr;
-	int ret;
-
-	while (addr <= last) {
-		uint64_t gap_last;
-
-		if (dmakit_range_table_find(ctx->memory, addr, &r) == 0) {
-			if (r.last >= last)
-				return 0;
-			addr = r.last + 1;
-			continue;
-		}
-		if (dmakit_range_table_first_overlap(ctx->memory, addr, last, &r) == 0)
-			gap_last = r.start - 1;
-		else
-			gap_last = last;
-		ret = dmakit_range_table_insert(ctx->memory, addr, gap_last, 0);
-		if (ret < 0)
-			return ret;
-		if (gap_last == last)
-			return 0;
-		addr = gap_last + 1;
-	}
-	return 0;
-}
-
 DMAKIT_EXPORT int dmakit_iommufd_declare_memory(struct dmakit_iommufd *ctx, uint64_t vaddr,
 						uint64_t size)
 {
@@ -1766,7 +1738,7 @@ DMAKIT_EXPORT int dmakit_iommufd_declare_memory(struct dmakit_iommufd *ctx, uint
 	if (ctx->fd >= 0)
 		return 0;
 	pthread_mutex_lock(&ctx->lock);
-	ret = declare_locked(ctx, vaddr, last);
+	ret = dmakit__range_table_fill_holes(ctx->memory, vaddr, last, 0);
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }

@@ -46,6 +46,7 @@
 
 #include "alloc.h"
 #include "backend.h"
+#include "range_table_internal.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ull << PAGE_SHIFT)
@@ -1129,40 +1130,11 @@ static int emu_declare_memory(void *state, uint64_t vaddr, uint64_t size)
 {
 	struct emu_type1 *emu = state;
 	uint64_t last;
-	int ret;
 
 	if (!size || __builtin_add_overflow(vaddr, size - 1, &last))
 		return -EINVAL;
-	ret = dmakit_range_table_insert(emu->memory, vaddr, last, 0);
 	/* Declaring memory that is already declared is not an error. */
-	if (ret == -EEXIST) {
-		struct dmakit_range r;
-		uint64_t addr = vaddr;
-
-		while (addr <= last) {
-			uint64_t gap_last;
-
-			if (dmakit_range_table_find(emu->memory, addr, &r) == 0) {
-				if (r.last >= last)
-					return 0;
-				addr = r.last + 1;
-				continue;
-			}
-			/* A hole starting at addr: fill it up to the next range. */
-			if (dmakit_range_table_first_overlap(emu->memory, addr, last, &r) == 0)
-				gap_last = r.start - 1;
-			else
-				gap_last = last;
-			ret = dmakit_range_table_insert(emu->memory, addr, gap_last, 0);
-			if (ret < 0)
-				return ret;
-			if (gap_last == last)
-				return 0;
-			addr = gap_last + 1;
-		}
-		return 0;
-	}
-	return ret;
+	return dmakit__range_table_fill_holes(emu->memory, vaddr, last, 0);
 }
 
 static int emu_stats(void *state, struct dmakit_container_stats *out)

@@ -1450,3 +1450,34 @@ int dmakit__range_table_resize(struct dmakit_range_table *table, uint64_t start,
 	rt_hint_forget(table);
 	return 0;
 }
+
+int dmakit__range_table_fill_holes(struct dmakit_range_table *table, uint64_t start,
+				   uint64_t last, uint64_t value)
+{
+	struct dmakit_range r;
+	uint64_t addr = start;
+	int ret;
+
+	while (addr <= last) {
+		uint64_t gap_last;
+
+		if (dmakit_range_table_find(table, addr, &r) == 0) {
+			if (r.last >= last)
+				return 0;
+			addr = r.last + 1;
+			continue;
+		}
+		/* A hole starting at addr: fill it up to the next range. */
+		if (dmakit_range_table_first_overlap(table, addr, last, &r) == 0)
+			gap_last = r.start - 1;
+		else
+			gap_last = last;
+		ret = dmakit_range_table_insert(table, addr, gap_last, value);
+		if (ret < 0)
+			return ret;
+		if (gap_last == last)
+			return 0;
+		addr = gap_last + 1;
+	}
+	return 0;
+}

@@ -16,4 +16,14 @@
 int dmakit__range_table_resize(struct dmakit_range_table *table, uint64_t start,
 			       uint64_t new_start, uint64_t new_last);
 
+/*
+ * dmakit__range_table_fill_holes() - make every address of [@start, @last]
+ * (inclusive) covered: insert one range with @value per hole, leaving the
+ * ranges already there as they are. Used for "declared process memory",
+ * where declaring memory again is not an error.
+ * @returns 0, or -ENOMEM (the holes filled before the failure stay filled).
+ */
+int dmakit__range_table_fill_holes(struct dmakit_range_table *table, uint64_t start,
+				   uint64_t last, uint64_t value);
+
 #endif /* DMAKIT_RANGE_TABLE_INTERNAL_H */
