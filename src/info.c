@@ -11,6 +11,7 @@
 #include <dmakit/container.h>
 
 #include "alloc.h"
+#include "info_internal.h"
 
 DMAKIT_EXPORT int dmakit_type1_info_parse(const void *buf, size_t len,
 					  struct dmakit_type1_info *out)
@@ -87,8 +88,18 @@ DMAKIT_EXPORT int dmakit_type1_info_parse(const void *buf, size_t len,
 	return 0;
 }
 
+static int container_ioctl_fn(void *ctx, unsigned long request, void *arg)
+{
+	return dmakit_container_ioctl(ctx, request, arg);
+}
+
 DMAKIT_EXPORT int dmakit_container_query_info(struct dmakit_container *c,
 					      struct dmakit_type1_info *out)
+{
+	return dmakit__type1_query_info(container_ioctl_fn, c, out);
+}
+
+int dmakit__type1_query_info(dmakit__ioctl_fn ioctl_fn, void *ctx, struct dmakit_type1_info *out)
 {
 	uint32_t argsz = sizeof(struct dmakit_vfio_iommu_type1_info);
 	struct dmakit_vfio_iommu_type1_info *info = NULL;
@@ -106,7 +117,7 @@ DMAKIT_EXPORT int dmakit_container_query_info(struct dmakit_container *c,
 		info = grown;
 		memset(info, 0, argsz);
 		info->argsz = argsz;
-		ret = dmakit_container_get_info(c, info);
+		ret = ioctl_fn(ctx, DMAKIT_VFIO_IOMMU_GET_INFO, info);
 		if (ret < 0)
 			goto out;
 		if (info->argsz <= argsz) {

@@ -24,6 +24,7 @@
 #include <dmakit/trace.h>
 
 #include "alloc.h"
+#include "info_internal.h"
 #include "trace_internal.h"
 
 /* Bounds on input, so a hostile file cannot make us allocate without limit. */
@@ -492,6 +493,69 @@ static void print_info(FILE *out, unsigned int line, const struct dmakit_type1_i
 	fprintf(out, "\n");
 }
 
+static int container_ioctl_fn(void *ctx, unsigned long request, void *arg)
+{
+	return dmakit_container_ioctl(ctx, request, arg);
+}
+
+void dmakit__trace_run_v1(const struct dmakit_trace_step *s, uint64_t vaddr,
+			  dmakit__ioctl_fn ioctl_fn, void *ctx, FILE *out)
+{
+	struct dmakit_vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct dmakit_vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	struct dmakit_type1_info info;
+	bool reports_size = false;
+	int r;
+
+	switch (s->op) {
+	case DMAKIT_TRACE_MAP:
+	case DMAKIT_TRACE_REMAP:
+		map.iova = s->iova;
+		map.size = s->size;
+		map.vaddr = vaddr;
+		if (s->op == DMAKIT_TRACE_REMAP)
+			map.flags = DMAKIT_VFIO_DMA_MAP_FLAG_VADDR;
+		if (s->prot & DMAKIT_TRACE_PROT_READ)
+			map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_READ;
+		if (s->prot & DMAKIT_TRACE_PROT_WRITE)
+			map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_WRITE;
+		r = ioctl_fn(ctx, DMAKIT_VFIO_IOMMU_MAP_DMA, &map);
+		break;
+	case DMAKIT_TRACE_UNMAP:
+	case DMAKIT_TRACE_INVALIDATE:
+	case DMAKIT_TRACE_UNMAP_ALL:
+	case DMAKIT_TRACE_INVALIDATE_ALL:
+		if (s->op == DMAKIT_TRACE_UNMAP || s->op == DMAKIT_TRACE_INVALIDATE) {
+			unmap.iova = s->iova;
+			unmap.size = s->size;
+		} else {
+			unmap.flags = DMAKIT_VFIO_DMA_UNMAP_FLAG_ALL;
+		}
+		if (s->op == DMAKIT_TRACE_INVALIDATE || s->op == DMAKIT_TRACE_INVALIDATE_ALL)
+			unmap.flags |= DMAKIT_VFIO_DMA_UNMAP_FLAG_VADDR;
+		r = ioctl_fn(ctx, DMAKIT_VFIO_IOMMU_UNMAP_DMA, &unmap);
+		reports_size = true;
+		break;
+	case DMAKIT_TRACE_INFO:
+		r = dmakit__type1_query_info(ioctl_fn, ctx, &info);
+		if (r == 0) {
+			print_info(out, s->line, &info);
+			return;
+		}
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	fprintf(out, "L%u %s ", s->line, op_word(s->op));
+	if (r < 0)
+		fprintf(out, "%s\n", dmakit_errno_name(r));
+	else if (reports_size)
+		fprintf(out, "ok size=0x%" PRIx64 "\n", (uint64_t)unmap.size);
+	else
+		fprintf(out, "ok\n");
+}
+
 /* Read and write the real kernel's dma_entry_limit parameter. */
 static int read_entry_limit(uint64_t *out)
 {
@@ -627,62 +691,9 @@ DMAKIT_EXPORT int dmakit_trace_replay(const struct dmakit_trace *trace,
 
 	for (i = 0; i < trace->nr_steps; i++) {
 		const struct dmakit_trace_step *s = &trace->steps[i];
-		struct dmakit_vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
-		struct dmakit_vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
-		struct dmakit_type1_info info;
 		uint64_t vaddr = s->vaddr < buffer ? (uint64_t)(uintptr_t)base + s->vaddr : s->vaddr;
-		bool reports_size = false;
-		int r;
 
-		switch (s->op) {
-		case DMAKIT_TRACE_MAP:
-		case DMAKIT_TRACE_REMAP:
-			map.iova = s->iova;
-			map.size = s->size;
-			map.vaddr = vaddr;
-			if (s->op == DMAKIT_TRACE_REMAP)
-				map.flags = DMAKIT_VFIO_DMA_MAP_FLAG_VADDR;
-			if (s->prot & DMAKIT_TRACE_PROT_READ)
-				map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_READ;
-			if (s->prot & DMAKIT_TRACE_PROT_WRITE)
-				map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_WRITE;
-			r = dmakit_container_map_dma(c, &map);
-			break;
-		case DMAKIT_TRACE_UNMAP:
-		case DMAKIT_TRACE_INVALIDATE:
-			unmap.iova = s->iova;
-			unmap.size = s->size;
-			if (s->op == DMAKIT_TRACE_INVALIDATE)
-				unmap.flags = DMAKIT_VFIO_DMA_UNMAP_FLAG_VADDR;
-			r = dmakit_container_unmap_dma(c, &unmap);
-			reports_size = true;
-			break;
-		case DMAKIT_TRACE_UNMAP_ALL:
-		case DMAKIT_TRACE_INVALIDATE_ALL:
-			unmap.flags = DMAKIT_VFIO_DMA_UNMAP_FLAG_ALL;
-			if (s->op == DMAKIT_TRACE_INVALIDATE_ALL)
-				unmap.flags |= DMAKIT_VFIO_DMA_UNMAP_FLAG_VADDR;
-			r = dmakit_container_unmap_dma(c, &unmap);
-			reports_size = true;
-			break;
-		case DMAKIT_TRACE_INFO:
-			r = dmakit_container_query_info(c, &info);
-			if (r == 0) {
-				print_info(out, s->line, &info);
-				continue;
-			}
-			break;
-		default:
-			r = -EINVAL;
-			break;
-		}
-		fprintf(out, "L%u %s ", s->line, op_word(s->op));
-		if (r < 0)
-			fprintf(out, "%s\n", dmakit_errno_name(r));
-		else if (reports_size)
-			fprintf(out, "ok size=0x%" PRIx64 "\n", (uint64_t)unmap.size);
-		else
-			fprintf(out, "ok\n");
+		dmakit__trace_run_v1(s, vaddr, container_ioctl_fn, c, out);
 	}
 	ret = 0;
 out:

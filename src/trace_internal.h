@@ -8,6 +8,13 @@
 
 #include <dmakit/trace.h>
 
+#include "info_internal.h"
+
+/* Run one version-1 line (map, remap, unmap, unmap-all, invalidate,
+ * invalidate-all, info) through @ioctl_fn and print its result line. */
+void dmakit__trace_run_v1(const struct dmakit_trace_step *s, uint64_t vaddr,
+			  dmakit__ioctl_fn ioctl_fn, void *ctx, FILE *out);
+
 /* A trace number: decimal or 0x-hex, unsigned 64-bit, the whole word. */
 bool dmakit__trace_parse_u64(const char *s, uint64_t *out);
 

@@ -322,80 +322,10 @@ static void print_ranges(FILE *out, const struct dmakit_iommu_iova_range *r, uin
 }
 
 /* A version-1 line on the context: the vfio compat layer. */
-static int run_v1(struct dmakit_iommufd *ctx, const struct dmakit_trace_step *s, uint64_t vaddr,
-		  FILE *out)
+/* The vfio compat layer of @ctx as the ioctl the version-1 lines go to. */
+static int compat_ioctl_fn(void *ctx, unsigned long request, void *arg)
 {
-	struct dmakit_vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
-	struct dmakit_vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
-	uint8_t info[512];
-	struct dmakit_vfio_iommu_type1_info *hdr = (void *)info;
-	struct dmakit_type1_info parsed;
-	int r;
-
-	switch (s->op) {
-	case DMAKIT_TRACE_MAP:
-	case DMAKIT_TRACE_REMAP:
-		map.iova = s->iova;
-		map.size = s->size;
-		map.vaddr = vaddr;
-		if (s->op == DMAKIT_TRACE_REMAP)
-			map.flags = DMAKIT_VFIO_DMA_MAP_FLAG_VADDR;
-		if (s->prot & DMAKIT_TRACE_PROT_READ)
-			map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_READ;
-		if (s->prot & DMAKIT_TRACE_PROT_WRITE)
-			map.flags |= DMAKIT_VFIO_DMA_MAP_FLAG_WRITE;
-		r = dmakit_iommufd_ioctl(ctx, DMAKIT_VFIO_IOMMU_MAP_DMA, &map);
-		break;
-	case DMAKIT_TRACE_INFO:
-		memset(info, 0, sizeof(info));
-		hdr->argsz = sizeof(info);
-		r = dmakit_iommufd_ioctl(ctx, DMAKIT_VFIO_IOMMU_GET_INFO, hdr);
-		if (r == 0 && dmakit_type1_info_parse(info, sizeof(info), &parsed) == 0) {
-			uint32_t i;
-
-			fprintf(out, "L%u info", s->line);
-			if (parsed.has_dma_avail)
-				fprintf(out, " avail=%" PRIu32, parsed.dma_avail);
-			else
-				fprintf(out, " avail=none");
-			fprintf(out, " pgsizes=0x%" PRIx64 " ranges=", parsed.pgsizes);
-			for (i = 0; i < parsed.nr_iova_ranges && i < DMAKIT_INFO_MAX_RANGES; i++)
-				fprintf(out, "%s0x%" PRIx64 "-0x%" PRIx64, i ? "," : "",
-					parsed.iova_ranges[i].start, parsed.iova_ranges[i].end);
-			fprintf(out, "%s\n", parsed.nr_iova_ranges ? "" : "none");
-			return 1;
-		}
-		break;
-	default:
-		unmap.iova = s->iova;
-		unmap.size = s->size;
-		if (s->op == DMAKIT_TRACE_UNMAP_ALL || s->op == DMAKIT_TRACE_INVALIDATE_ALL) {
-			unmap.iova = 0;
-			unmap.size = 0;
-			unmap.flags = DMAKIT_VFIO_DMA_UNMAP_FLAG_ALL;
-		}
-		if (s->op == DMAKIT_TRACE_INVALIDATE || s->op == DMAKIT_TRACE_INVALIDATE_ALL)
-			unmap.flags |= DMAKIT_VFIO_DMA_UNMAP_FLAG_VADDR;
-		r = dmakit_iommufd_ioctl(ctx, DMAKIT_VFIO_IOMMU_UNMAP_DMA, &unmap);
-		if (r == 0) {
-			fprintf(out, "L%u %s ok size=0x%" PRIx64 "\n", s->line,
-				s->op == DMAKIT_TRACE_UNMAP ? "unmap" :
-				s->op == DMAKIT_TRACE_UNMAP_ALL ? "unmap-all" :
-				s->op == DMAKIT_TRACE_INVALIDATE ? "invalidate" : "invalidate-all",
-				(uint64_t)unmap.size);
-			return 1;
-		}
-		break;
-	}
-	return r;
-}
-
-static const char *v1_word(enum dmakit_trace_op op)
-{
-	static const char *const w[] = { "setup", "map", "remap", "unmap", "unmap-all",
-					 "invalidate", "invalidate-all", "info" };
-
-	return (unsigned int)op < sizeof(w) / sizeof(w[0]) ? w[op] : "?";
+	return dmakit_iommufd_ioctl(ctx, request, arg);
 }
 
 int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
@@ -528,11 +458,7 @@ int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
 			r = dmakit_iommufd_detach_device(ctx, s->ioas);
 			break;
 		default:
-			r = run_v1(ctx, s, vaddr, out);
-			if (r == 1)
-				continue;
-			fprintf(out, "L%u %s %s\n", s->line, v1_word(s->op),
-				r < 0 ? dmakit_errno_name(r) : "ok");
+			dmakit__trace_run_v1(s, vaddr, compat_ioctl_fn, ctx, out);
 			continue;
 		}
 		fprintf(out, "L%u %s ", s->line, dmakit__trace_iommufd_op_word(s->op));
