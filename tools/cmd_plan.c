@@ -954,13 +954,8 @@ int cmd_plan(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	/* The file's host line gives defaults; command-line flags win. */
-	if (file_host && !flags_given) {
-		fhost.profile = host.profile;
-		fhost.budget = host.budget;
-		fhost.absent_unlimited = host.absent_unlimited;
-		fhost.profile_given = host.profile_given;
-		host = fhost;
-	}
+	if (file_host && !flags_given)
+		plan_host_take_file(&host, &fhost);
 	r = plan_layout_build(&vm, &host, &bo, &L, err, sizeof(err));
 	if (r < 0) {
 		cli_error("%s: %s", vm.source, err);

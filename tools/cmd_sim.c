@@ -319,13 +319,9 @@ int cmd_sim(int argc, char **argv)
 		cli_error("%s", err);
 		return CLI_EXIT_USAGE;
 	}
-	if (file_host && !flags_given) {
-		fhost.profile = host.profile;
-		fhost.budget = host.budget;
-		fhost.absent_unlimited = host.absent_unlimited;
-		fhost.profile_given = host.profile_given;
-		host = fhost;
-	}
+	/* The file's host line gives defaults; command-line flags win. */
+	if (file_host && !flags_given)
+		plan_host_take_file(&host, &fhost);
 	recs = calloc(vm.nr_steps + 1, sizeof(*recs));
 	if (!recs) {
 		cli_error("sim: out of memory");

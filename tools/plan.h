@@ -131,6 +131,9 @@ void plan_vm_init(struct plan_vm *vm);
 /* Whether the VM has a VGA-compatible display (see struct plan_vm). */
 bool plan_vm_has_vga(const struct plan_vm *vm);
 void plan_host_init(struct plan_host *h);
+/* Use a file's host line (@file) in place of @host, keeping the kernel
+ * profile settings (--profile, --budget, --absent-cap) given in @host. */
+void plan_host_take_file(struct plan_host *host, const struct plan_host *file);
 
 /* Parsers: 0, or -1 with one line "WHERE: message" in err. */
 int plan_parse_size(const char *s, uint64_t default_unit, uint64_t *out);

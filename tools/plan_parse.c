@@ -41,6 +41,17 @@ void plan_host_init(struct plan_host *h)
 	snprintf(h->source, sizeof(h->source), "defaults");
 }
 
+void plan_host_take_file(struct plan_host *host, const struct plan_host *file)
+{
+	struct plan_host merged = *file;
+
+	merged.profile = host->profile;
+	merged.budget = host->budget;
+	merged.absent_unlimited = host->absent_unlimited;
+	merged.profile_given = host->profile_given;
+	*host = merged;
+}
+
 void plan_fmt_size(char *buf, size_t len, uint64_t b)
 {
 	if (b == UINT64_MAX)
@@ -730,18 +741,31 @@ static const char *sget(struct sline *l, const char *key)
 	return NULL;
 }
 
+/*
+ * The value of @key on line @l in *@v: 1 when given, 0 when absent and
+ * optional, -1 (with the message) when absent and required.
+ */
+static int s_value(struct sline *l, const char *key, bool required, const char **v, char *err,
+		   size_t errlen)
+{
+	*v = sget(l, key);
+	if (*v)
+		return 1;
+	if (required) {
+		seterr(err, errlen, "%s:%u: %s: missing key '%s'", l->path, l->line, l->verb, key);
+		return -1;
+	}
+	return 0;
+}
+
 static int s_size(struct sline *l, const char *key, bool required, uint64_t *out, char *err,
 		  size_t errlen)
 {
-	const char *v = sget(l, key);
+	const char *v;
+	int given = s_value(l, key, required, &v, err, errlen);
 
-	if (!v) {
-		if (required) {
-			seterr(err, errlen, "%s:%u: %s: missing key '%s'", l->path, l->line, l->verb, key);
-			return -1;
-		}
-		return 0;
-	}
+	if (given <= 0)
+		return given;
 	if (plan_parse_size(v, 1, out) < 0) {
 		seterr(err, errlen, "%s:%u: %s: bad size '%s' for %s", l->path, l->line, l->verb, v, key);
 		return -1;
@@ -752,15 +776,11 @@ static int s_size(struct sline *l, const char *key, bool required, uint64_t *out
 static int s_num(struct sline *l, const char *key, bool required, uint64_t *out, char *err,
 		 size_t errlen)
 {
-	const char *v = sget(l, key);
+	const char *v;
+	int given = s_value(l, key, required, &v, err, errlen);
 
-	if (!v) {
-		if (required) {
-			seterr(err, errlen, "%s:%u: %s: missing key '%s'", l->path, l->line, l->verb, key);
-			return -1;
-		}
-		return 0;
-	}
+	if (given <= 0)
+		return given;
 	if (parse_u64(v, out) < 0) {
 		seterr(err, errlen, "%s:%u: %s: bad number '%s' for %s", l->path, l->line, l->verb, v, key);
 		return -1;
@@ -782,15 +802,11 @@ static int s_bool(struct sline *l, const char *key, bool *out, char *err, size_t
 static int s_str(struct sline *l, const char *key, bool required, char *out, char *err,
 		 size_t errlen)
 {
-	const char *v = sget(l, key);
+	const char *v;
+	int given = s_value(l, key, required, &v, err, errlen);
 
-	if (!v) {
-		if (required) {
-			seterr(err, errlen, "%s:%u: %s: missing key '%s'", l->path, l->line, l->verb, key);
-			return -1;
-		}
-		return 0;
-	}
+	if (given <= 0)
+		return given;
 	copy_id(out, v);
 	return 0;
 }
