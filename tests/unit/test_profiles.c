@@ -27,40 +27,12 @@
 /* A 4 KiB mapping alone in its GiB: a vfio_dma and two table pages. */
 #define ONE_ALONE (96ull + 2 * 4096ull)
 
-#define MAX_SNAPSHOT 64
-
-struct snapshot {
-	struct dmakit_container_stats stats;
-	size_t n;
-	struct dmakit_mapping maps[MAX_SNAPSHOT];
-};
-
-static void take(struct dmakit_container *c, struct snapshot *s)
-{
-	uint64_t iova = 0;
-
-	memset(s, 0, sizeof(*s));
-	assert_int_equal(dmakit_container_stats(c, &s->stats), 0);
-	while (s->n < MAX_SNAPSHOT && dmakit_container_seek_mapping(c, iova, &s->maps[s->n]) == 0) {
-		iova = s->maps[s->n].iova + s->maps[s->n].size;
-		s->n++;
-		if (iova == 0)
-			break;
-	}
-}
+#include "container_snapshot.h"
 
 /* Exactly the same state, page tables included. */
 static void assert_same(const struct snapshot *a, const struct snapshot *b)
 {
-	size_t i;
-
-	assert_int_equal(a->n, b->n);
-	for (i = 0; i < a->n; i++) {
-		assert_int_equal(a->maps[i].iova, b->maps[i].iova);
-		assert_int_equal(a->maps[i].size, b->maps[i].size);
-		assert_int_equal(a->maps[i].vaddr, b->maps[i].vaddr);
-		assert_int_equal(a->maps[i].flags, b->maps[i].flags);
-	}
+	assert_same_mappings(a, b);
 	assert_int_equal(a->stats.mappings, b->stats.mappings);
 	assert_int_equal(a->stats.dma_avail, b->stats.dma_avail);
 	assert_int_equal(a->stats.mapped_bytes, b->stats.mapped_bytes);
