@@ -59,7 +59,7 @@
 #define MAP_R DMAKIT_IOMMU_IOAS_MAP_READABLE
 
 enum acct { ACCT_NONE = 0, ACCT_USER = 1, ACCT_MM = 2 };
-enum obj_type { OBJ_IOAS = 1, OBJ_HWPT = 2 };
+enum obj_type { OBJ_IOAS = 1, OBJ_HWPT = 2, OBJ_DEVICE = 3 };
 
 struct ifd_pages {
 	uint64_t uva;       /* the user address MAP was given */
@@ -72,6 +72,7 @@ struct ifd_pages {
 };
 
 struct ifd_ioas;
+struct ifd_hwpt;
 
 struct ifd_area {
 	struct ifd_ioas *ioas;
@@ -91,11 +92,30 @@ struct ifd_ioas {
 	uint64_t iova_alignment;
 	bool disable_large_pages;
 	uint32_t ndomains;
+	struct ifd_hwpt *hwpts; /* its domains, linked by ioas_next */
 };
 
+/*
+ * A paging HWPT: one domain on its IOAS. Either a device's automatic domain
+ * (dmakit_iommufd_attach_device() on an IOAS: destroyed with the device's
+ * detach) or one the user allocated with IOMMU_HWPT_ALLOC (destroyed with
+ * IOMMU_DESTROY once no device is attached).
+ *
+ * Dirty tracking (kernel-semantics 2.10): the IOMMU sets a dirty bit per
+ * IOPTE when a device writes through it while tracking is enabled. `dirty`
+ * holds one range per dirty IOPTE, [IOPTE start, IOPTE last] inclusive, so
+ * clearing is removal only; the IOPTE sizes are those iommu_map() would use
+ * (iopte_of()). Unmapping an area drops the dirty IOPTEs inside it.
+ */
 struct ifd_hwpt {
 	uint32_t id;
 	struct ifd_ioas *ioas;
+	struct ifd_hwpt *ioas_next;
+	bool user_allocated;   /* IOMMU_HWPT_ALLOC */
+	uint32_t devices;      /* devices attached to a user-allocated HWPT */
+	bool dirty_ops;        /* allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING */
+	bool dirty_tracking;   /* enabled by IOMMU_HWPT_SET_DIRTY_TRACKING */
+	struct dmakit_range_table *dirty; /* dirty IOPTEs (dirty_ops only) */
 };
 
 struct ifd_obj {
@@ -105,6 +125,9 @@ struct ifd_obj {
 		struct ifd_hwpt *hwpt;
 	};
 };
+
+/* OBJ_DEVICE: a device bound with dmakit_iommufd_bind_device() (the emulated
+ * VFIO_DEVICE_BIND_IOMMUFD). It only gives IOMMU_HWPT_ALLOC a dev_id. */
 
 struct dmakit_iommufd {
 	struct dmakit_iommufd_config cfg;
@@ -121,6 +144,7 @@ struct dmakit_iommufd {
 	uint64_t pinned_pages;
 	uint64_t user_locked_pages;
 	uint64_t mm_locked_pages;
+	uint64_t dirty_seq; /* tags the IOPTEs one DMA write dirtied (rollback) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -363,7 +387,13 @@ static void area_unlink(struct ifd_area *a)
 static void area_destroy(struct dmakit_iommufd *ctx, struct ifd_area *a)
 {
 	struct ifd_pages *p = a->pages;
+	struct ifd_hwpt *h;
 
+	/* The IOPTEs go, and their dirty bits with them. */
+	for (h = a->ioas->hwpts; h; h = h->ioas_next)
+		if (h->dirty)
+			dmakit_range_table_remove_inside(h->dirty, a->iova, area_last(a), NULL,
+							 NULL);
 	dmakit_range_table_remove(a->ioas->areas, a->iova, NULL);
 	area_unlink(a);
 	pages_sync(ctx, p); /* a decrease: cannot fail */
@@ -768,34 +798,19 @@ static int ioas_sync_all(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas)
 	return 0;
 }
 
-static int emu_attach(struct dmakit_iommufd *ctx, uint32_t ioas_id, uint32_t *hwpt_id)
+/*
+ * iopt_table_add_domain() for @hwpt's new domain on its IOAS: the first
+ * domain reserves the MSI window and what lies beyond the aperture
+ * (EADDRINUSE on an allowed range or an area) and makes the alignment 4096;
+ * then every area is pinned, mapped and accounted. Nothing changes on error.
+ */
+static int domain_add(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 {
-	struct ifd_ioas *ioas = ioas_get(ctx, ioas_id);
-	struct ifd_hwpt *hwpt;
-	struct ifd_obj *o;
+	struct ifd_ioas *ioas = hwpt->ioas;
 	struct dmakit_range_cursor cur;
 	struct dmakit_range r;
 	size_t i, reserved = 0;
-	int64_t id;
 	int ret;
-
-	if (!ioas)
-		return -ENOENT;
-	hwpt = dmakit__calloc(1, sizeof(*hwpt));
-	o = dmakit__calloc(1, sizeof(*o));
-	if (!hwpt || !o) {
-		ret = -ENOMEM;
-		goto fail_free;
-	}
-	o->type = OBJ_HWPT;
-	o->hwpt = hwpt;
-	hwpt->ioas = ioas;
-	id = obj_insert(ctx, o);
-	if (id < 0) {
-		ret = (int)id;
-		goto fail_free;
-	}
-	hwpt->id = (uint32_t)id;
 
 	if (ioas->ndomains == 0) {
 		/* iopt_reserve_iova: EADDRINUSE on an allowed range or an area. */
@@ -836,7 +851,8 @@ static int emu_attach(struct dmakit_iommufd *ctx, uint32_t ioas_id, uint32_t *hw
 	ret = ioas_sync_all(ctx, ioas);
 	if (ret < 0)
 		goto fail_domain;
-	*hwpt_id = hwpt->id;
+	hwpt->ioas_next = ioas->hwpts;
+	ioas->hwpts = hwpt;
 	return 0;
 
 fail_domain:
@@ -846,28 +862,106 @@ fail_domain:
 fail_reserved:
 	for (i = 0; i < reserved; i++)
 		dmakit_range_table_remove(ioas->reserved, domain_reserved[i].start, NULL);
-	obj_remove(ctx, hwpt->id);
-	dmakit__free(hwpt);
-	return ret;
-fail_free:
-	dmakit__free(o);
-	dmakit__free(hwpt);
 	return ret;
 }
 
-static void hwpt_destroy(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
+/* iopt_table_remove_domain(): unpin and unaccount what no domain holds any
+ * more; the last domain takes the reserved ranges with it. */
+static void domain_remove(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 {
 	struct ifd_ioas *ioas = hwpt->ioas;
+	struct ifd_hwpt **pp;
 	size_t i;
 
+	for (pp = &ioas->hwpts; *pp; pp = &(*pp)->ioas_next)
+		if (*pp == hwpt) {
+			*pp = hwpt->ioas_next;
+			break;
+		}
 	ioas->ndomains--;
 	if (ioas->ndomains == 0)
 		for (i = 0; i < NR_DOMAIN_RESERVED; i++)
 			dmakit_range_table_remove(ioas->reserved, domain_reserved[i].start, NULL);
 	ioas_recalc_alignment(ioas);
 	ioas_sync_all(ctx, ioas); /* decreases only */
-	obj_remove(ctx, hwpt->id);
+}
+
+static void hwpt_free(struct ifd_hwpt *hwpt)
+{
+	dmakit_range_table_destroy(hwpt->dirty);
 	dmakit__free(hwpt);
+}
+
+/* A new HWPT object with a domain on @ioas; @returns its id (> 0) or -errno,
+ * and on error nothing is left (the id is free again). */
+static int64_t hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas,
+			   bool user_allocated, bool dirty_ops)
+{
+	struct ifd_hwpt *hwpt = dmakit__calloc(1, sizeof(*hwpt));
+	struct ifd_obj *o = dmakit__calloc(1, sizeof(*o));
+	int64_t id;
+	int ret;
+
+	if (!hwpt || !o)
+		goto fail_nomem;
+	if (dirty_ops) {
+		hwpt->dirty = dmakit_range_table_create();
+		if (!hwpt->dirty)
+			goto fail_nomem;
+	}
+	hwpt->ioas = ioas;
+	hwpt->user_allocated = user_allocated;
+	hwpt->dirty_ops = dirty_ops;
+	o->type = OBJ_HWPT;
+	o->hwpt = hwpt;
+	id = obj_insert(ctx, o);
+	if (id < 0) {
+		ret = (int)id;
+		goto fail_free;
+	}
+	hwpt->id = (uint32_t)id;
+	ret = domain_add(ctx, hwpt);
+	if (ret < 0) {
+		obj_remove(ctx, hwpt->id); /* frees o */
+		hwpt_free(hwpt);
+		return ret;
+	}
+	return id;
+fail_nomem:
+	ret = -ENOMEM;
+fail_free:
+	dmakit__free(o);
+	if (hwpt)
+		hwpt_free(hwpt);
+	return ret;
+}
+
+static void hwpt_destroy(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
+{
+	domain_remove(ctx, hwpt);
+	obj_remove(ctx, hwpt->id);
+	hwpt_free(hwpt);
+}
+
+/* Attach a device to @pt_id: an IOAS gets a new automatic domain, a
+ * user-allocated HWPT one more device. */
+static int emu_attach(struct dmakit_iommufd *ctx, uint32_t pt_id, uint32_t *hwpt_id)
+{
+	struct ifd_obj *o = obj_get(ctx, pt_id);
+	int64_t id;
+
+	if (o && o->type == OBJ_HWPT && o->hwpt->user_allocated) {
+		o->hwpt->devices++;
+		*hwpt_id = pt_id;
+		return 0;
+	}
+	if (!o || o->type != OBJ_IOAS)
+		return -ENOENT;
+	id = hwpt_create(ctx, o->ioas, false, false);
+	if (id < 0)
+		return (int)id;
+	*hwpt_id = (uint32_t)id;
+	return 0;
 }
 
 static int emu_detach(struct dmakit_iommufd *ctx, uint32_t hwpt_id)
@@ -876,7 +970,126 @@ static int emu_detach(struct dmakit_iommufd *ctx, uint32_t hwpt_id)
 
 	if (!o || o->type != OBJ_HWPT)
 		return -ENOENT;
+	if (o->hwpt->user_allocated) {
+		if (!o->hwpt->devices)
+			return -ENOENT; /* no device to detach */
+		o->hwpt->devices--;
+		return 0;
+	}
 	hwpt_destroy(ctx, o->hwpt);
+	return 0;
+}
+
+static int emu_bind(struct dmakit_iommufd *ctx, uint32_t *dev_id)
+{
+	struct ifd_obj *o = dmakit__calloc(1, sizeof(*o));
+	int64_t id;
+
+	if (!o)
+		return -ENOMEM;
+	o->type = OBJ_DEVICE;
+	id = obj_insert(ctx, o);
+	if (id < 0) {
+		dmakit__free(o);
+		return (int)id;
+	}
+	*dev_id = (uint32_t)id;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dirty tracking (kernel-semantics 2.10)                                     */
+
+static struct ifd_hwpt *hwpt_get(struct dmakit_iommufd *ctx, uint32_t id)
+{
+	struct ifd_obj *o = obj_get(ctx, id);
+
+	return o && o->type == OBJ_HWPT ? o->hwpt : NULL;
+}
+
+/*
+ * The IOPTE of @a's mapping that holds @iova: iommu_map() splits an area
+ * into the largest page sizes of the domain that fit, so it is the largest
+ * size whose aligned block around @iova lies inside the area and whose IOVA
+ * and address agree modulo the size. The user address stands in for the
+ * physical one (as if the memory were contiguous huge pages). @returns the
+ * IOPTE's first byte; *@size receives its size in bytes.
+ */
+static uint64_t iopte_of(const struct ifd_area *a, uint64_t iova, uint64_t *size)
+{
+	uint64_t sizes = a->ioas->disable_large_pages ? PAGE_SIZE : DMAKIT_IOMMUFD_EMU_PGSIZE_BITMAP;
+	uint64_t uva = a->pages->uva + a->pages_off; /* the address of a->iova */
+
+	while (sizes) {
+		uint64_t sz = 1ull << (63 - __builtin_clzll(sizes));
+		uint64_t start = iova & ~(sz - 1);
+
+		if (start >= a->iova && area_last(a) - start >= sz - 1 &&
+		    ((a->iova - uva) & (sz - 1)) == 0) {
+			*size = sz;
+			return start;
+		}
+		sizes &= ~sz;
+	}
+	*size = PAGE_SIZE;
+	return iova & ~(PAGE_SIZE - 1);
+}
+
+/* Remove the dirty IOPTEs that @seq's write added inside [first, last]. */
+static void dirty_unwind(struct ifd_hwpt *hwpt, uint64_t first, uint64_t last, uint64_t seq)
+{
+	struct dmakit_range r;
+	uint64_t pos = first;
+
+	while (dmakit_range_table_first_overlap(hwpt->dirty, pos, last, &r) == 0) {
+		if (r.value == seq)
+			dmakit_range_table_remove(hwpt->dirty, r.start, NULL);
+		if (r.last >= last)
+			break;
+		pos = r.last + 1;
+	}
+}
+
+/* A device behind @hwpt writes [iova, last]; the IOMMU checks every byte. */
+static int emu_dma_write(struct dmakit_iommufd *ctx, uint32_t hwpt_id, uint64_t iova,
+			 uint64_t last)
+{
+	struct ifd_hwpt *hwpt = hwpt_get(ctx, hwpt_id);
+	struct dmakit_range r;
+	uint64_t pos, seq, sz, first_pte = 0;
+	int ret;
+
+	if (!hwpt)
+		return -ENOENT;
+	/* A byte without a writable mapping is a DMA fault: nothing is written. */
+	for (pos = iova;;) {
+		if (dmakit_range_table_find(hwpt->ioas->areas, pos, &r) != 0 ||
+		    !(area_of(&r)->prot & MAP_W))
+			return -EFAULT;
+		if (r.last >= last)
+			break;
+		pos = r.last + 1;
+	}
+	if (!hwpt->dirty_tracking)
+		return 0;
+	seq = ++ctx->dirty_seq;
+	for (pos = iova;;) {
+		uint64_t start;
+
+		dmakit_range_table_find(hwpt->ioas->areas, pos, &r);
+		start = iopte_of(area_of(&r), pos, &sz);
+		if (pos == iova)
+			first_pte = start;
+		ret = dmakit_range_table_insert(hwpt->dirty, start, start + sz - 1, seq);
+		if (ret < 0 && ret != -EEXIST) {
+			if (start > first_pte)
+				dirty_unwind(hwpt, first_pte, start - 1, seq);
+			return ret;
+		}
+		if (start + sz - 1 >= last)
+			break;
+		pos = start + sz;
+	}
 	return 0;
 }
 
@@ -904,8 +1117,16 @@ static int op_destroy(struct dmakit_iommufd *ctx, struct ucmd *u)
 
 	if (!o)
 		return -ENOENT;
-	if (o->type == OBJ_HWPT)
-		return -EBUSY; /* a device holds its automatic domain */
+	if (o->type == OBJ_DEVICE)
+		return -EBUSY; /* the VFIO device holds it until it unbinds */
+	if (o->type == OBJ_HWPT) {
+		/* A device holds its automatic domain and any HWPT it is
+		 * attached to. */
+		if (!o->hwpt->user_allocated || o->hwpt->devices)
+			return -EBUSY;
+		hwpt_destroy(ctx, o->hwpt);
+		return 0;
+	}
 	ioas = o->ioas;
 	if (ioas->ndomains)
 		return -EBUSY;
@@ -1281,6 +1502,160 @@ static int op_vfio_ioas(struct dmakit_iommufd *ctx, struct ucmd *u)
 	}
 }
 
+/* HWPT_ALLOC and dirty tracking (kernel-semantics 2.10). */
+
+/* Set bits [first, last] (inclusive) of the u64 array @map. */
+static void bits_set(uint64_t *map, uint64_t first, uint64_t last)
+{
+	while (first <= last) {
+		uint64_t word = first / 64, bit = first % 64;
+		uint64_t n = last - first + 1 < 64 - bit ? last - first + 1 : 64 - bit;
+
+		map[word] |= (n == 64 ? ~0ull : ((1ull << n) - 1)) << bit;
+		first += n;
+		if (first == 0)
+			break; /* wrapped past UINT64_MAX */
+	}
+}
+
+static int op_hwpt_alloc(struct dmakit_iommufd *ctx, struct ucmd *u)
+{
+	struct dmakit_iommu_hwpt_alloc *cmd = u->cmd;
+	const uint32_t valid = DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT |
+			       DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+			       DMAKIT_IOMMU_HWPT_FAULT_ID_VALID | DMAKIT_IOMMU_HWPT_ALLOC_PASID;
+	struct ifd_obj *dev, *pt;
+	int64_t id;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if ((cmd->data_type == DMAKIT_IOMMU_HWPT_DATA_NONE) != (cmd->data_len == 0))
+		return -EINVAL;
+	dev = obj_get(ctx, cmd->dev_id);
+	if (!dev || dev->type != OBJ_DEVICE)
+		return -ENOENT;
+	pt = obj_get(ctx, cmd->pt_id);
+	if (!pt)
+		return -EINVAL; /* the kernel answers a bad pt_id with EINVAL */
+	if (pt->type == OBJ_HWPT)
+		return -EOPNOTSUPP; /* a nested HWPT: not modelled */
+	if (pt->type != OBJ_IOAS)
+		return -EINVAL;
+	/* iommufd_hwpt_paging_alloc() */
+	if (cmd->flags & ~valid)
+		return -EOPNOTSUPP;
+	if (cmd->data_len)
+		return -EOPNOTSUPP; /* a VT-d paging domain takes no driver data */
+	if ((cmd->flags & DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !ctx->cfg.dirty_tracking)
+		return -EOPNOTSUPP; /* no IOMMU_CAP_DIRTY_TRACKING */
+	if ((cmd->flags & DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (cmd->flags & DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return -EOPNOTSUPP;
+	id = hwpt_create(ctx, pt->ioas, true,
+			 (cmd->flags & DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0);
+	if (id < 0)
+		return (int)id;
+	if (cmd->flags & DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) {
+		/* No fault objects are modelled, so every fault_id is a bad id;
+		 * the kernel checks it after making the HWPT and aborts it. */
+		hwpt_destroy(ctx, hwpt_get(ctx, (uint32_t)id));
+		return -ENOENT;
+	}
+	cmd->out_hwpt_id = (uint32_t)id;
+	respond(u);
+	return 0;
+}
+
+static int op_set_dirty_tracking(struct dmakit_iommufd *ctx, struct ucmd *u)
+{
+	struct dmakit_iommu_hwpt_set_dirty_tracking *cmd = u->cmd;
+	struct ifd_hwpt *hwpt;
+	bool enable = cmd->flags & DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+
+	if ((cmd->flags & ~DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	hwpt = hwpt_get(ctx, cmd->hwpt_id);
+	if (!hwpt)
+		return -ENOENT;
+	if (!hwpt->dirty_ops)
+		return -EOPNOTSUPP;
+	/* Enabling starts from a clean snapshot: every dirty bit is cleared. */
+	if (enable)
+		dmakit_range_table_remove_inside(hwpt->dirty, 0, UINT64_MAX, NULL, NULL);
+	hwpt->dirty_tracking = enable;
+	return 0;
+}
+
+/*
+ * Read (and clear) the dirty IOPTEs of [iova, last]. The walk covers the
+ * contiguous run of areas that starts at @iova and stops at the first gap;
+ * that gap is an error inside the kernel's walk which the ioctl does not
+ * report. A dirty IOPTE sets the bits of its bytes that lie inside the
+ * request and, without NO_CLEAR, is cleared whole. While tracking is off
+ * the domain answers the walk with an error, also unreported: no bits.
+ */
+static void dirty_walk(struct ifd_hwpt *hwpt, uint64_t iova, uint64_t last, unsigned int pgshift,
+		       uint64_t *map, bool clear)
+{
+	struct dmakit_range r, d;
+	uint64_t pos = iova;
+
+	if (!hwpt->dirty_tracking)
+		return;
+	for (;;) {
+		uint64_t piece_last, p;
+
+		if (dmakit_range_table_find(hwpt->ioas->areas, pos, &r) != 0)
+			return; /* a gap ends the walk */
+		piece_last = r.last < last ? r.last : last;
+		for (p = pos; dmakit_range_table_first_overlap(hwpt->dirty, p, piece_last, &d) == 0;) {
+			uint64_t s = d.start > iova ? d.start : iova;
+			uint64_t l = d.last < last ? d.last : last;
+
+			bits_set(map, (s - iova) >> pgshift, (l - iova) >> pgshift);
+			if (clear)
+				dmakit_range_table_remove(hwpt->dirty, d.start, NULL);
+			if (d.last >= piece_last)
+				break;
+			p = d.last + 1;
+		}
+		if (piece_last == last)
+			return;
+		pos = piece_last + 1;
+	}
+}
+
+static int op_get_dirty_bitmap(struct dmakit_iommufd *ctx, struct ucmd *u)
+{
+	struct dmakit_iommu_hwpt_get_dirty_bitmap *cmd = u->cmd;
+	struct ifd_hwpt *hwpt;
+	uint64_t last, align;
+
+	if ((cmd->flags & ~DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	hwpt = hwpt_get(ctx, cmd->hwpt_id);
+	if (!hwpt)
+		return -ENOENT;
+	/* iommufd_check_iova_range() */
+	if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	align = hwpt->ioas->iova_alignment;
+	if ((cmd->iova & (align - 1)) || ((last + 1) & (align - 1)))
+		return -EINVAL;
+	if (!cmd->page_size)
+		return -EINVAL;
+	if ((cmd->iova & (cmd->page_size - 1)) || ((last + 1) & (cmd->page_size - 1)))
+		return -EINVAL;
+	if (!hwpt->dirty_ops)
+		return -EOPNOTSUPP;
+	/* A bitmap the kernel cannot pin fails the walk, unreported. */
+	if (cmd->data)
+		dirty_walk(hwpt, cmd->iova, last, (unsigned int)__builtin_ctzll(cmd->page_size),
+			   (uint64_t *)(uintptr_t)cmd->data,
+			   !(cmd->flags & DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
+	return 0;
+}
+
 struct op {
 	unsigned int nr;
 	size_t size;
@@ -1298,6 +1673,11 @@ static const struct op ops[] = {
 	{ 0x86, sizeof(struct dmakit_iommu_ioas_unmap), DMAKIT_IOMMU_IOAS_UNMAP_MINSZ, op_ioas_unmap },
 	{ 0x87, sizeof(struct dmakit_iommu_option), DMAKIT_IOMMU_OPTION_MINSZ, op_option },
 	{ 0x88, sizeof(struct dmakit_iommu_vfio_ioas), DMAKIT_IOMMU_VFIO_IOAS_MINSZ, op_vfio_ioas },
+	{ 0x89, sizeof(struct dmakit_iommu_hwpt_alloc), DMAKIT_IOMMU_HWPT_ALLOC_MINSZ, op_hwpt_alloc },
+	{ 0x8b, sizeof(struct dmakit_iommu_hwpt_set_dirty_tracking),
+	  DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING_MINSZ, op_set_dirty_tracking },
+	{ 0x8c, sizeof(struct dmakit_iommu_hwpt_get_dirty_bitmap),
+	  DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_MINSZ, op_get_dirty_bitmap },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1560,7 +1940,7 @@ static int emu_ioctl(struct dmakit_iommufd *ctx, unsigned long request, void *ar
 		if (ops[i].nr == nr)
 			op = &ops[i];
 	if (!op)
-		return -ENOTTY; /* not emulated (HWPT_*, MAP_FILE, ...), or no such op */
+		return -ENOTTY; /* not emulated (GET_HW_INFO, MAP_FILE, ...), or no such op */
 	if (!arg)
 		return -EFAULT;
 	memcpy(&size, arg, sizeof(size));
@@ -1592,6 +1972,7 @@ DMAKIT_EXPORT void dmakit_iommufd_config_init(struct dmakit_iommufd_config *cfg)
 	cfg->cap_sys_resource = true;
 	cfg->transparent_hugepage = true;
 	cfg->user_locked_base = 0;
+	cfg->dirty_tracking = true;
 	cfg->path = "/dev/iommu";
 }
 
@@ -1662,6 +2043,11 @@ DMAKIT_EXPORT void dmakit_iommufd_close(struct dmakit_iommufd *ctx)
 					again = true;
 					break;
 				}
+				if (o->type == OBJ_DEVICE) {
+					obj_remove(ctx, (uint32_t)r.start);
+					again = true;
+					break;
+				}
 			}
 		}
 		while (dmakit_range_table_first_overlap(ctx->objects, 0, UINT64_MAX, &r) == 0) {
@@ -1721,6 +2107,41 @@ DMAKIT_EXPORT int dmakit_iommufd_detach_device(struct dmakit_iommufd *ctx, uint3
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&ctx->lock);
 	ret = emu_detach(ctx, hwpt_id);
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+DMAKIT_EXPORT int dmakit_iommufd_bind_device(struct dmakit_iommufd *ctx, uint32_t *dev_id)
+{
+	uint32_t id = 0;
+	int ret;
+
+	if (!ctx || !dev_id)
+		return -EINVAL;
+	if (ctx->fd >= 0)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&ctx->lock);
+	ret = emu_bind(ctx, &id);
+	pthread_mutex_unlock(&ctx->lock);
+	if (ret == 0)
+		*dev_id = id;
+	return ret;
+}
+
+DMAKIT_EXPORT int dmakit_iommufd_dma_write(struct dmakit_iommufd *ctx, uint32_t hwpt_id,
+					   uint64_t iova, uint64_t length)
+{
+	uint64_t last;
+	int ret;
+
+	if (!ctx)
+		return -EINVAL;
+	if (!length || __builtin_add_overflow(iova, length - 1, &last))
+		return -EINVAL;
+	if (ctx->fd >= 0)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&ctx->lock);
+	ret = emu_dma_write(ctx, hwpt_id, iova, last);
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }

@@ -4,7 +4,8 @@
  * operations"): `setup iommu=iommufd|iommufd-compat|iommufd-compat-v1`, the
  * setup keys memlock=, ipc-lock=, sys-resource=, and the operations
  * ioas-alloc, ioas-destroy, ioas-map, ioas-unmap, ioas-copy, ioas-ranges,
- * ioas-allow, option, attach and detach. Version-1 lines keep their meaning;
+ * ioas-allow, option, attach, detach, and for HWPTs and dirty tracking bind,
+ * hwpt-alloc, dirty-tracking, dma-write and dirty-bitmap. Version-1 lines keep their meaning;
  * in an `iommu=iommufd` trace they are sent to the same context, where
  * iommufd's vfio compat layer answers them (ENODEV until a compat IOAS
  * exists: this format has no line that sets one, so they show that rule).
@@ -86,10 +87,13 @@ enum {
 	K_PROT = 1u << 4, K_ID = 1u << 5, K_DST = 1u << 6, K_SRC = 1u << 7,
 	K_DST_IOVA = 1u << 8, K_SRC_IOVA = 1u << 9, K_NUM = 1u << 10, K_RANGES = 1u << 11,
 	K_NAME = 1u << 12, K_OP = 1u << 13, K_VAL = 1u << 14, K_HWPT = 1u << 15,
+	K_DEV = 1u << 16, K_PT = 1u << 17, K_FLAGS = 1u << 18, K_ENABLE = 1u << 19,
+	K_PAGE = 1u << 20, K_CLEAR = 1u << 21,
 };
 static const char *const knames[] = {
 	"ioas", "iova", "size", "vaddr", "prot", "id", "dst", "src", "dst-iova", "src-iova",
-	"num", "ranges", "name", "op", "val", "hwpt",
+	"num", "ranges", "name", "op", "val", "hwpt", "dev", "pt", "flags", "enable",
+	"page", "clear",
 };
 #define NR_KEYS (sizeof(knames) / sizeof(knames[0]))
 
@@ -109,8 +113,13 @@ static const struct ifd_op_desc ifd_ops[] = {
 	{ "ioas-ranges", DMAKIT_TRACE_IOAS_RANGES, K_IOAS, K_NUM },
 	{ "ioas-allow", DMAKIT_TRACE_IOAS_ALLOW, K_IOAS | K_RANGES, 0 },
 	{ "option", DMAKIT_TRACE_IOMMU_OPTION, K_NAME | K_OP, K_IOAS | K_VAL },
-	{ "attach", DMAKIT_TRACE_ATTACH, K_IOAS, 0 },
+	{ "attach", DMAKIT_TRACE_ATTACH, 0, K_IOAS | K_HWPT }, /* exactly one */
 	{ "detach", DMAKIT_TRACE_DETACH, K_HWPT, 0 },
+	{ "bind", DMAKIT_TRACE_BIND, 0, 0 },
+	{ "hwpt-alloc", DMAKIT_TRACE_HWPT_ALLOC, K_DEV | K_PT, K_FLAGS },
+	{ "dirty-tracking", DMAKIT_TRACE_DIRTY_TRACKING, K_HWPT | K_ENABLE, 0 },
+	{ "dma-write", DMAKIT_TRACE_DMA_WRITE, K_HWPT | K_IOVA | K_SIZE, 0 },
+	{ "dirty-bitmap", DMAKIT_TRACE_DIRTY_BITMAP, K_HWPT | K_IOVA | K_SIZE | K_PAGE, K_CLEAR },
 };
 #define NR_IFD_OPS (sizeof(ifd_ops) / sizeof(ifd_ops[0]))
 
@@ -137,6 +146,43 @@ const char *dmakit__trace_iommufd_op_word(enum dmakit_trace_op op)
 		if (ifd_ops[i].op == op)
 			return ifd_ops[i].word;
 	return "?";
+}
+
+/* The bitmap a dirty-bitmap line may ask for: 2^24 bits (2 MiB). */
+#define DIRTY_BITS_MAX (1ull << 24)
+
+/* hwpt-alloc flags=: none, or names joined by '+' (dirty, nest-parent,
+ * fault-id, pasid), or a number. */
+static bool parse_hwpt_flags(const char *val, uint32_t *out)
+{
+	static const struct { const char *name; uint32_t flag; } names[] = {
+		{ "nest-parent", DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT },
+		{ "dirty", DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING },
+		{ "fault-id", DMAKIT_IOMMU_HWPT_FAULT_ID_VALID },
+		{ "pasid", DMAKIT_IOMMU_HWPT_ALLOC_PASID },
+	};
+	const char *p = val;
+	uint64_t v;
+
+	*out = 0;
+	if (strcmp(val, "none") == 0)
+		return true;
+	if (dmakit__trace_parse_u64(val, &v))
+		return v <= UINT32_MAX && ((*out = (uint32_t)v), true);
+	while (*p) {
+		size_t len = strcspn(p, "+"), i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == len && strncmp(p, names[i].name, len) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return false;
+		*out |= names[i].flag;
+		p += len;
+		if (*p == '+' && *++p == '\0')
+			return false;
+	}
+	return true;
 }
 
 static int parse_ranges(const char *val, struct dmakit_trace_step *step, char *msg,
@@ -218,6 +264,22 @@ int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_tra
 			if (parse_ranges(val, step, msg, msglen) < 0)
 				return -EINVAL;
 			continue;
+		case K_FLAGS:
+			if (!parse_hwpt_flags(val, &step->hwpt_flags))
+				goto bad_value;
+			continue;
+		case K_ENABLE:
+		case K_CLEAR: {
+			bool yes;
+
+			if (yes_no(val, &yes) < 0)
+				goto bad_value;
+			if ((1u << k) == K_ENABLE)
+				step->enable = yes;
+			else
+				step->no_clear = !yes;
+			continue;
+		}
 		case K_NAME:
 			if (strcmp(val, "rlimit-mode") == 0)
 				step->option = DMAKIT_IOMMU_OPTION_RLIMIT_MODE;
@@ -245,9 +307,10 @@ int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_tra
 			goto bad_value;
 		switch (1u << k) {
 		case K_IOAS: case K_ID: case K_DST: case K_HWPT: case K_SRC: case K_NUM:
+		case K_DEV: case K_PT:
 			if (v > UINT32_MAX)
 				goto bad_value;
-			if ((1u << k) == K_SRC)
+			if ((1u << k) == K_SRC || (1u << k) == K_PT)
 				step->ioas2 = (uint32_t)v;
 			else if ((1u << k) == K_NUM)
 				step->num = (uint32_t)v;
@@ -275,6 +338,9 @@ int dmakit__trace_parse_iommufd_step(char **words, int nwords, struct dmakit_tra
 		case K_VAL:
 			step->val = v;
 			break;
+		case K_PAGE:
+			step->page_size = v;
+			break;
 		}
 		continue;
 bad_value:
@@ -286,6 +352,24 @@ bad_value:
 			snprintf(msg, msglen, "%s: missing key '%s'", d->word, knames[k]);
 			return -EINVAL;
 		}
+	if (d->op == DMAKIT_TRACE_ATTACH && !(seen & K_IOAS) == !(seen & K_HWPT)) {
+		snprintf(msg, msglen, "attach: give exactly one of ioas= and hwpt=");
+		return -EINVAL;
+	}
+	if (d->op == DMAKIT_TRACE_DIRTY_BITMAP) {
+		/* The replay passes a bitmap of size / page bits; a length of 0
+		 * would make the kernel walk the whole address space. */
+		if (!step->size) {
+			snprintf(msg, msglen, "dirty-bitmap: size must not be 0");
+			return -EINVAL;
+		}
+		if (step->page_size &&
+		    ((step->size - 1) >> __builtin_ctzll(step->page_size)) >= DIRTY_BITS_MAX) {
+			snprintf(msg, msglen, "dirty-bitmap: size / page is more than %llu bits",
+				 (unsigned long long)DIRTY_BITS_MAX);
+			return -EINVAL;
+		}
+	}
 	/* ioas-map's iova= is FIXED_IOVA only when given. */
 	if (d->op == DMAKIT_TRACE_IOAS_MAP && !(seen & K_IOVA))
 		step->fixed = false;
@@ -326,6 +410,66 @@ static void print_ranges(FILE *out, const struct dmakit_iommu_iova_range *r, uin
 static int compat_ioctl_fn(void *ctx, unsigned long request, void *arg)
 {
 	return dmakit_iommufd_ioctl(ctx, request, arg);
+}
+
+/* Print the set bits of @bits (@nbits long) as " bits=A-B,C,..." or
+ * " bits=none"; a list that does not fit ends in "...". */
+static void print_bits(char *buf, size_t len, const uint64_t *bits, uint64_t nbits)
+{
+	size_t used = (size_t)snprintf(buf, len, " bits=");
+	bool any = false;
+	uint64_t i = 0;
+
+	while (i < nbits) {
+		uint64_t first;
+
+		if (!((bits[i / 64] >> (i % 64)) & 1)) {
+			i++;
+			continue;
+		}
+		first = i;
+		while (i + 1 < nbits && ((bits[(i + 1) / 64] >> ((i + 1) % 64)) & 1))
+			i++;
+		if (used + 48 >= len) {
+			snprintf(buf + used, len - used, "%s...", any ? "," : "");
+			return;
+		}
+		if (first == i)
+			used += (size_t)snprintf(buf + used, len - used, "%s%" PRIu64, any ? "," : "",
+						 first);
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%s%" PRIu64 "-%" PRIu64,
+						 any ? "," : "", first, i);
+		any = true;
+		i++;
+	}
+	if (!any)
+		snprintf(buf + used, len - used, "none");
+}
+
+/* IOMMU_HWPT_GET_DIRTY_BITMAP into a zeroed bitmap of size / page bits. */
+static int replay_dirty_bitmap(struct dmakit_iommufd *ctx, const struct dmakit_trace_step *s,
+			       char *extra, size_t len)
+{
+	/* Bits are counted at the lowest set bit of page_size, as the kernel's
+	 * iova_bitmap does (a page_size that is not a power of two still
+	 * passes its checks). */
+	uint64_t nbits = s->page_size ? ((s->size - 1) >> __builtin_ctzll(s->page_size)) + 1 : 1;
+	uint64_t *bits = dmakit__calloc((size_t)((nbits + 63) / 64), sizeof(*bits));
+	struct dmakit_iommu_hwpt_get_dirty_bitmap g = {
+		.size = sizeof(g), .hwpt_id = s->ioas, .iova = s->iova, .length = s->size,
+		.page_size = s->page_size, .data = (uint64_t)(uintptr_t)bits,
+		.flags = s->no_clear ? DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0,
+	};
+	int r;
+
+	if (!bits)
+		return -ENOMEM;
+	r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+	if (r == 0)
+		print_bits(extra, len, bits, nbits);
+	dmakit__free(bits);
+	return r;
 }
 
 int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
@@ -456,6 +600,38 @@ int dmakit__trace_replay_iommufd(const struct dmakit_trace *trace,
 		}
 		case DMAKIT_TRACE_DETACH:
 			r = dmakit_iommufd_detach_device(ctx, s->ioas);
+			break;
+		case DMAKIT_TRACE_BIND: {
+			uint32_t dev = 0;
+
+			r = dmakit_iommufd_bind_device(ctx, &dev);
+			snprintf(extra, sizeof(extra), " dev=%" PRIu32, dev);
+			break;
+		}
+		case DMAKIT_TRACE_HWPT_ALLOC: {
+			struct dmakit_iommu_hwpt_alloc h = {
+				.size = sizeof(h), .flags = s->hwpt_flags, .dev_id = s->ioas,
+				.pt_id = s->ioas2,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, &h);
+			snprintf(extra, sizeof(extra), " hwpt=%" PRIu32, h.out_hwpt_id);
+			break;
+		}
+		case DMAKIT_TRACE_DIRTY_TRACKING: {
+			struct dmakit_iommu_hwpt_set_dirty_tracking t = {
+				.size = sizeof(t), .hwpt_id = s->ioas,
+				.flags = s->enable ? DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+			};
+
+			r = dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING, &t);
+			break;
+		}
+		case DMAKIT_TRACE_DMA_WRITE:
+			r = dmakit_iommufd_dma_write(ctx, s->ioas, s->iova, s->size);
+			break;
+		case DMAKIT_TRACE_DIRTY_BITMAP:
+			r = replay_dirty_bitmap(ctx, s, extra, sizeof(extra));
 			break;
 		default:
 			dmakit__trace_run_v1(s, vaddr, compat_ioctl_fn, ctx, out);

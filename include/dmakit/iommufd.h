@@ -9,7 +9,8 @@
  * or an automatic IOVA (the kernel's allocation policy exactly), UNMAP (never
  * splits; ENOENT for nothing mapped or a partly covered area; the non-atomic
  * partial failure), COPY (the pages are shared and pinned and accounted once),
- * IOVA_RANGES, ALLOW_IOVAS, OPTION (RLIMIT_MODE, HUGE_PAGES) and the vfio
+ * IOVA_RANGES, ALLOW_IOVAS, OPTION (RLIMIT_MODE, HUGE_PAGES), HWPT_ALLOC
+ * with dirty tracking (SET_DIRTY_TRACKING, GET_DIRTY_BITMAP) and the vfio
  * compat layer (type1 ioctls below 0x80 on the same fd, on the compat IOAS).
  *
  * Pinning is lazy, as in the kernel: while no device (no domain) is attached
@@ -67,6 +68,9 @@ struct dmakit_iommufd_config {
 	/* locked_vm the uid already holds (io_uring, other processes), bytes;
 	 * counted against the limit in USER mode. Default 0. */
 	uint64_t user_locked_base;
+	/* IOMMU_CAP_DIRTY_TRACKING of the emulated IOMMU: IOMMU_HWPT_ALLOC
+	 * with DIRTY_TRACKING is EOPNOTSUPP without it. Default true. */
+	bool dirty_tracking;
 
 	/* --- linux backend only --- */
 	const char *path; /* default "/dev/iommu" */
@@ -98,25 +102,51 @@ DMAKIT_EXPORT int dmakit_iommufd_ioctl(struct dmakit_iommufd *ctx, unsigned long
 				       void *arg);
 
 /**
- * dmakit_iommufd_attach_device() - (emulator) bind an emulated VT-d device
- * and attach it to IOAS @ioas_id with an automatic domain: the MSI window
- * and everything outside the 39-bit aperture become reserved, iova_alignment
- * becomes 4096 and every area is pinned and accounted.
+ * dmakit_iommufd_attach_device() - (emulator) attach an emulated VT-d device
+ * to @pt_id, as VFIO_DEVICE_ATTACH_IOMMUFD_PT does.
+ * - @pt_id an IOAS: an automatic domain is made for it: the MSI window and
+ *   everything outside the 39-bit aperture become reserved, iova_alignment
+ *   becomes 4096 and every area is pinned and accounted.
+ * - @pt_id a HWPT from IOMMU_HWPT_ALLOC: the device joins that domain.
  * @hwpt_id: receives the id of the domain's HWPT object.
  * @returns 0; -ENOENT (bad id); -EADDRINUSE (a reserved range hits an area
- * or an allowed range); -EINVAL (an area not aligned to 4096); -EFAULT,
- * -ENOMEM (pinning, accounting). Nothing changes on error. -EOPNOTSUPP on
- * the linux backend (bind a real device through VFIO cdev instead).
+ * or an allowed range, or an area not aligned to 4096); -EFAULT, -ENOMEM
+ * (pinning, accounting). Nothing changes on error. -EOPNOTSUPP on the linux
+ * backend (bind a real device through VFIO cdev instead).
  */
-DMAKIT_EXPORT int dmakit_iommufd_attach_device(struct dmakit_iommufd *ctx, uint32_t ioas_id,
+DMAKIT_EXPORT int dmakit_iommufd_attach_device(struct dmakit_iommufd *ctx, uint32_t pt_id,
 					       uint32_t *hwpt_id);
 
 /**
- * dmakit_iommufd_detach_device() - (emulator) detach the device of @hwpt_id
- * and destroy the automatic domain: pages are unpinned and unaccounted, the
- * reserved ranges go. @returns 0 or -ENOENT.
+ * dmakit_iommufd_detach_device() - (emulator) detach a device from @hwpt_id.
+ * An automatic domain is destroyed (pages unpinned and unaccounted, the
+ * reserved ranges go when it was the last); a user-allocated HWPT loses one
+ * device and stays until IOMMU_DESTROY. @returns 0 or -ENOENT (no such HWPT,
+ * or no device attached to it).
  */
 DMAKIT_EXPORT int dmakit_iommufd_detach_device(struct dmakit_iommufd *ctx, uint32_t hwpt_id);
+
+/**
+ * dmakit_iommufd_bind_device() - (emulator) bind an emulated VT-d device to
+ * the context, as VFIO_DEVICE_BIND_IOMMUFD does: @dev_id receives its object
+ * id, the dev_id IOMMU_HWPT_ALLOC takes. The device stays bound until the
+ * context closes (IOMMU_DESTROY on it is EBUSY, as for a bound VFIO device).
+ * @returns 0, -ENOMEM, -EOPNOTSUPP (linux backend).
+ */
+DMAKIT_EXPORT int dmakit_iommufd_bind_device(struct dmakit_iommufd *ctx, uint32_t *dev_id);
+
+/**
+ * dmakit_iommufd_dma_write() - (emulator) a device behind HWPT @hwpt_id
+ * writes [iova, iova + length - 1] (bytes). Every byte must be mapped
+ * writable in the HWPT's IOAS, else the IOMMU faults and nothing happens.
+ * While the HWPT tracks dirty pages, the IOPTEs written become dirty: whole
+ * IOPTEs, so a byte in a 2 MiB IOPTE dirties 2 MiB.
+ * @returns 0; -EINVAL (length 0 or wrapping); -ENOENT (no such HWPT);
+ * -EFAULT (a byte not mapped writable); -ENOMEM (nothing changed);
+ * -EOPNOTSUPP (linux backend).
+ */
+DMAKIT_EXPORT int dmakit_iommufd_dma_write(struct dmakit_iommufd *ctx, uint32_t hwpt_id,
+					   uint64_t iova, uint64_t length);
 
 /**
  * dmakit_iommufd_declare_memory() - (emulator) [vaddr, vaddr + size) is memory
@@ -129,7 +159,7 @@ DMAKIT_EXPORT int dmakit_iommufd_declare_memory(struct dmakit_iommufd *ctx, uint
 /* What the context holds (emulator: exact). */
 struct dmakit_iommufd_stats {
 	bool exact;
-	uint64_t objects;        /* live objects (IOAS + HWPT) */
+	uint64_t objects;        /* live objects (IOAS, HWPT, device) */
 	uint64_t areas;          /* iopt_area, all IOASes */
 	uint64_t pages_objects;  /* iopt_pages (shared by COPY and splits) */
 	uint64_t mapped_bytes;   /* IOVA bytes in areas */

@@ -41,6 +41,12 @@ enum dmakit_trace_op {
 	DMAKIT_TRACE_IOMMU_OPTION,
 	DMAKIT_TRACE_ATTACH,
 	DMAKIT_TRACE_DETACH,
+	/* HWPTs and dirty tracking (docs/trace-format.md, "iommufd operations") */
+	DMAKIT_TRACE_BIND,
+	DMAKIT_TRACE_HWPT_ALLOC,
+	DMAKIT_TRACE_DIRTY_TRACKING,
+	DMAKIT_TRACE_DMA_WRITE,
+	DMAKIT_TRACE_DIRTY_BITMAP,
 };
 
 /* What a setup line opens (`iommu=`). */
@@ -64,8 +70,9 @@ struct dmakit_trace_step {
 	uint64_t vaddr; /* offset into the trace's buffer (see docs/trace-format.md) */
 	uint32_t prot;  /* DMAKIT_TRACE_PROT_* */
 	/* iommufd operations */
-	uint32_t ioas;     /* ioas= (ioas-copy: dst=); id= for ioas-destroy; hwpt= */
-	uint32_t ioas2;    /* ioas-copy: src= */
+	uint32_t ioas;     /* ioas= (ioas-copy: dst=); id= for ioas-destroy; hwpt=;
+			    * hwpt-alloc: dev= */
+	uint32_t ioas2;    /* ioas-copy: src=; hwpt-alloc: pt= */
 	uint64_t iova2;    /* ioas-copy: src-iova= */
 	bool fixed;        /* iova= given (FIXED_IOVA) */
 	uint32_t num;      /* ioas-ranges: num= (array size), default 16 */
@@ -74,6 +81,10 @@ struct dmakit_trace_step {
 	uint64_t val;      /* option val= */
 	uint32_t nr_ranges; /* ioas-allow ranges= */
 	struct dmakit_iommu_iova_range ranges[DMAKIT_TRACE_MAX_RANGES];
+	uint32_t hwpt_flags; /* hwpt-alloc flags=: DMAKIT_IOMMU_HWPT_ALLOC_* */
+	bool enable;         /* dirty-tracking enable= */
+	uint64_t page_size;  /* dirty-bitmap page=, bytes per bit */
+	bool no_clear;       /* dirty-bitmap clear=no (NO_CLEAR) */
 };
 
 struct dmakit_trace_setup {

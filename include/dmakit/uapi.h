@@ -315,8 +315,56 @@ struct dmakit_iommu_vfio_ioas {
 	uint16_t __reserved;
 };
 
+/* IOMMU_HWPT_ALLOC: a paging domain (HWPT) on IOAS @pt_id for device
+ * @dev_id; `out_hwpt_id` is written back. The struct grew over releases:
+ * data_* (6.7) and fault_id (6.11) are optional tails. */
+#define DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT     (1u << 0)
+#define DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING  (1u << 1)
+#define DMAKIT_IOMMU_HWPT_FAULT_ID_VALID        (1u << 2)
+#define DMAKIT_IOMMU_HWPT_ALLOC_PASID           (1u << 3)
+#define DMAKIT_IOMMU_HWPT_DATA_NONE 0
+struct dmakit_iommu_hwpt_alloc {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t dev_id;
+	uint32_t pt_id;
+	uint32_t out_hwpt_id;
+	uint32_t __reserved;
+	uint32_t data_type;   /* DMAKIT_IOMMU_HWPT_DATA_* */
+	uint32_t data_len;    /* bytes at data_uptr */
+	uint64_t data_uptr;   /* user pointer to driver-specific data */
+	uint32_t fault_id;    /* with DMAKIT_IOMMU_HWPT_FAULT_ID_VALID */
+	uint32_t __reserved2;
+};
+
+/* IOMMU_HWPT_SET_DIRTY_TRACKING */
+#define DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE (1u << 0)
+struct dmakit_iommu_hwpt_set_dirty_tracking {
+	uint32_t size;
+	uint32_t flags;      /* DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE or 0 (disable) */
+	uint32_t hwpt_id;
+	uint32_t __reserved;
+};
+
+/* IOMMU_HWPT_GET_DIRTY_BITMAP: bit i of the u64 array at `data` stands for
+ * [iova + i * page_size, iova + (i + 1) * page_size), i.e. it is relative to
+ * the requested iova; `length` is in bytes and the range is
+ * [iova, iova + length - 1]. Bits are only ever set (ORed in), never
+ * cleared: the caller zeroes the array. */
+#define DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR (1u << 0)
+struct dmakit_iommu_hwpt_get_dirty_bitmap {
+	uint32_t size;
+	uint32_t hwpt_id;
+	uint32_t flags;      /* DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR */
+	uint32_t __reserved;
+	uint64_t iova;
+	uint64_t length;     /* bytes */
+	uint64_t page_size;  /* bytes per bit */
+	uint64_t data;       /* user pointer to uint64_t[] */
+};
+
 /* min_size of each op (offsetofend of its last mandatory field): a smaller
- * `size` is EINVAL. For these ops it is the whole struct. */
+ * `size` is EINVAL. For these ops but HWPT_ALLOC it is the whole struct. */
 #define DMAKIT_IOMMU_DESTROY_MINSZ      8u
 #define DMAKIT_IOMMU_IOAS_ALLOC_MINSZ   12u
 #define DMAKIT_IOMMU_ALLOW_IOVAS_MINSZ  24u
@@ -326,6 +374,10 @@ struct dmakit_iommu_vfio_ioas {
 #define DMAKIT_IOMMU_IOAS_UNMAP_MINSZ   24u
 #define DMAKIT_IOMMU_OPTION_MINSZ       24u
 #define DMAKIT_IOMMU_VFIO_IOAS_MINSZ    12u
+/* HWPT_ALLOC's mandatory part ends at __reserved (the 6.6 struct). */
+#define DMAKIT_IOMMU_HWPT_ALLOC_MINSZ   24u
+#define DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING_MINSZ 16u
+#define DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_MINSZ   48u
 
 #ifdef __cplusplus
 }

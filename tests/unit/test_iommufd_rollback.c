@@ -179,6 +179,18 @@ static int op_attach(struct dmakit_iommufd *ctx)
 	return dmakit_iommufd_attach_device(ctx, 2, NULL);
 }
 
+/* IOMMU_HWPT_ALLOC with dirty tracking on IOAS 2 (its area is pinned). The
+ * device is bound outside the armed window (run_op's prepare step). */
+static int op_hwpt_alloc(struct dmakit_iommufd *ctx)
+{
+	struct dmakit_iommu_hwpt_alloc h = {
+		.size = sizeof(h), .flags = DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = 4, .pt_id = 2,
+	};
+
+	return dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, &h);
+}
+
 static int op_unmap_all(struct dmakit_iommufd *ctx)
 {
 	struct dmakit_iommu_ioas_unmap u = {
@@ -206,6 +218,12 @@ static void run_op(op_fn fn, bool prepare_attach)
 			};
 
 			assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_MAP, &m), 0);
+			if (fn == op_hwpt_alloc) {
+				uint32_t dev = 0;
+
+				assert_int_equal(dmakit_iommufd_bind_device(ctx, &dev), 0);
+				assert_int_equal(dev, 4); /* after IOAS 1, 2 and the HWPT 3 */
+			}
 		}
 		auto_before = probe_auto(ctx);
 		take(ctx, &before);
@@ -234,6 +252,7 @@ static void test_rollback_map_auto(void **state) { (void)state; run_op(op_map_au
 static void test_rollback_copy_three_areas(void **state) { (void)state; run_op(op_copy, false); }
 static void test_rollback_allow_iovas(void **state) { (void)state; run_op(op_allow, false); }
 static void test_rollback_attach_device(void **state) { (void)state; run_op(op_attach, true); }
+static void test_rollback_hwpt_alloc(void **state) { (void)state; run_op(op_hwpt_alloc, true); }
 static void test_rollback_unmap_all_never_allocates(void **state) { (void)state; run_op(op_unmap_all, false); }
 
 /* The compat container: MAP_DMA and the v1 split. */
@@ -299,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_copy_three_areas),
 		cmocka_unit_test(test_rollback_allow_iovas),
 		cmocka_unit_test(test_rollback_attach_device),
+		cmocka_unit_test(test_rollback_hwpt_alloc),
 		cmocka_unit_test(test_rollback_unmap_all_never_allocates),
 		cmocka_unit_test(test_rollback_compat_map_and_v1_split),
 	};

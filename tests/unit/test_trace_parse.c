@@ -141,6 +141,56 @@ static void test_malformed_lines(void **state)
 	parse_err("setup\nunmap a b c d e f g h i j k l m n o p q\n", "t.trace:2: too many words (at most 16)");
 }
 
+/* The HWPT and dirty-tracking lines of iommufd traces. */
+static void test_hwpt_and_dirty_lines(void **state)
+{
+	static const char text[] =
+		"setup iommu=iommufd\n"
+		"bind\n"
+		"hwpt-alloc dev=2 pt=1 flags=dirty+pasid\n"
+		"hwpt-alloc dev=2 pt=1 flags=0x10\n"
+		"attach hwpt=3\n"
+		"dirty-tracking hwpt=3 enable=no\n"
+		"dma-write hwpt=3 iova=0x1000 size=0x10\n"
+		"dirty-bitmap hwpt=3 iova=0 size=0x4000 page=0x1000 clear=no\n";
+	struct dmakit_trace *t = NULL;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(dmakit_trace_parse(text, sizeof(text) - 1, "t.trace", &t, err, sizeof(err)), 0);
+	assert_int_equal(t->nr_steps, 7);
+	assert_int_equal(t->steps[0].op, DMAKIT_TRACE_BIND);
+	assert_int_equal(t->steps[1].op, DMAKIT_TRACE_HWPT_ALLOC);
+	assert_int_equal(t->steps[1].ioas, 2);  /* dev= */
+	assert_int_equal(t->steps[1].ioas2, 1); /* pt= */
+	assert_int_equal(t->steps[1].hwpt_flags,
+			 DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING | DMAKIT_IOMMU_HWPT_ALLOC_PASID);
+	assert_int_equal(t->steps[2].hwpt_flags, 0x10);
+	assert_int_equal(t->steps[3].op, DMAKIT_TRACE_ATTACH);
+	assert_int_equal(t->steps[3].ioas, 3);
+	assert_false(t->steps[4].enable);
+	assert_int_equal(t->steps[5].size, 0x10);
+	assert_int_equal(t->steps[6].page_size, 0x1000);
+	assert_true(t->steps[6].no_clear);
+	dmakit_trace_free(t);
+
+	parse_err("setup iommu=iommufd\nhwpt-alloc dev=2 pt=1 flags=dirty+\n",
+		  "t.trace:2: hwpt-alloc: bad value 'dirty+' for flags");
+	parse_err("setup iommu=iommufd\nhwpt-alloc dev=2 pt=1 flags=turbo\n",
+		  "t.trace:2: hwpt-alloc: bad value 'turbo' for flags");
+	parse_err("setup iommu=iommufd\nhwpt-alloc dev=2\n", "t.trace:2: hwpt-alloc: missing key 'pt'");
+	parse_err("setup iommu=iommufd\nattach\n",
+		  "t.trace:2: attach: give exactly one of ioas= and hwpt=");
+	parse_err("setup iommu=iommufd\nattach ioas=1 hwpt=2\n",
+		  "t.trace:2: attach: give exactly one of ioas= and hwpt=");
+	parse_err("setup iommu=iommufd\ndirty-tracking hwpt=3 enable=1\n",
+		  "t.trace:2: dirty-tracking: bad value '1' for enable");
+	parse_err("setup iommu=iommufd\ndirty-bitmap hwpt=3 iova=0 size=0 page=0x1000\n",
+		  "t.trace:2: dirty-bitmap: size must not be 0");
+	parse_err("setup iommu=iommufd\ndirty-bitmap hwpt=3 iova=0 size=0x1000001000 page=0x1000\n",
+		  "t.trace:2: dirty-bitmap: size / page is more than 16777216 bits");
+}
+
 static void test_nul_byte_is_rejected(void **state)
 {
 	static const char text[] = "setup\nin\0fo\n";
@@ -171,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_operations_and_line_numbers),
 		cmocka_unit_test(test_numbers_are_u64_decimal_or_hex),
 		cmocka_unit_test(test_malformed_lines),
+		cmocka_unit_test(test_hwpt_and_dirty_lines),
 		cmocka_unit_test(test_nul_byte_is_rejected),
 		cmocka_unit_test(test_last_line_without_newline),
 	};

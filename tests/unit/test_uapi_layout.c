@@ -173,6 +173,20 @@ IFD_SAME_FIELD(dmakit_iommu_option, iommu_option, object_id);
 IFD_SAME_FIELD(dmakit_iommu_option, iommu_option, val64);
 IFD_SAME_LAYOUT(dmakit_iommu_vfio_ioas, iommu_vfio_ioas);
 IFD_SAME_FIELD(dmakit_iommu_vfio_ioas, iommu_vfio_ioas, op);
+#ifdef IOMMU_HWPT_GET_DIRTY_BITMAP
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_ALLOC, IOMMU_HWPT_ALLOC);
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING, IOMMU_HWPT_SET_DIRTY_TRACKING);
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP, IOMMU_HWPT_GET_DIRTY_BITMAP);
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_NEST_PARENT);
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE, IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+IFD_SAME_VALUE(DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+IFD_SAME_LAYOUT(dmakit_iommu_hwpt_set_dirty_tracking, iommu_hwpt_set_dirty_tracking);
+IFD_SAME_LAYOUT(dmakit_iommu_hwpt_get_dirty_bitmap, iommu_hwpt_get_dirty_bitmap);
+IFD_SAME_FIELD(dmakit_iommu_hwpt_get_dirty_bitmap, iommu_hwpt_get_dirty_bitmap, data);
+IFD_SAME_FIELD(dmakit_iommu_hwpt_alloc, iommu_hwpt_alloc, out_hwpt_id);
+IFD_SAME_FIELD(dmakit_iommu_hwpt_alloc, iommu_hwpt_alloc, data_uptr);
+#endif
 #endif
 
 /* The reference's sizes and offsets (section 0), header or no header. */
@@ -186,6 +200,14 @@ _Static_assert(sizeof(struct dmakit_iommu_ioas_map) == 40, "iommu_ioas_map is 40
 _Static_assert(sizeof(struct dmakit_iommu_ioas_unmap) == 24, "iommu_ioas_unmap is 24 bytes");
 _Static_assert(sizeof(struct dmakit_iommu_option) == 24, "iommu_option is 24 bytes");
 _Static_assert(sizeof(struct dmakit_iommu_vfio_ioas) == 12, "iommu_vfio_ioas is 12 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_hwpt_alloc) == 48, "iommu_hwpt_alloc is 48 bytes");
+_Static_assert(offsetof(struct dmakit_iommu_hwpt_alloc, data_uptr) == 32, "hwpt_alloc.data_uptr at 32");
+_Static_assert(sizeof(struct dmakit_iommu_hwpt_set_dirty_tracking) == 16,
+	       "iommu_hwpt_set_dirty_tracking is 16 bytes");
+_Static_assert(sizeof(struct dmakit_iommu_hwpt_get_dirty_bitmap) == 48,
+	       "iommu_hwpt_get_dirty_bitmap is 48 bytes");
+_Static_assert(offsetof(struct dmakit_iommu_hwpt_get_dirty_bitmap, page_size) == 32,
+	       "get_dirty_bitmap.page_size at 32");
 _Static_assert(offsetof(struct dmakit_iommu_ioas_map, iova) == 32, "ioas_map.iova at 32");
 _Static_assert(offsetof(struct dmakit_iommu_ioas_copy, src_iova) == 32, "ioas_copy.src_iova at 32");
 _Static_assert(offsetof(struct dmakit_iommu_ioas_iova_ranges, out_iova_alignment) == 24,
