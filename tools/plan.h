@@ -89,6 +89,10 @@ struct plan_vm {
 	unsigned int slots;
 	uint64_t maxmem;
 	char ram_memdev[PLAN_ID_LEN]; /* -machine memory-backend= */
+	/* Where maxmem and ram_memdev were given (FILE:LINE or the argument),
+	 * for the messages of plan_resolve(); empty: the source as a whole. */
+	char maxmem_where[PLAN_WHERE_LEN];
+	char ram_memdev_where[PLAN_WHERE_LEN];
 	enum plan_cvm cvm;
 	enum plan_viommu viommu;
 	bool caching_mode;       /* intel-iommu caching-mode=on */

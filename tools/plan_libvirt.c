@@ -158,6 +158,7 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 	if (n) {
 		if (size_elem(n, path, &vm->maxmem, err, errlen) < 0)
 			goto out;
+		snprintf(vm->maxmem_where, sizeof(vm->maxmem_where), "%s:%ld", path, xmlGetLineNo(n));
 		if (prop(n, "slots", buf, sizeof(buf)) == 0) {
 			uint64_t v;
 
@@ -301,6 +302,7 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 			b->page_size = ps;
 			snprintf(b->where, sizeof(b->where), "%s:%ld", path, xmlGetLineNo(n));
 			snprintf(vm->ram_memdev, sizeof(vm->ram_memdev), "pc.ram");
+			snprintf(vm->ram_memdev_where, sizeof(vm->ram_memdev_where), "%s", b->where);
 		}
 	}
 	/* libvirt's <memory> is the total including virtio-mem devices. */

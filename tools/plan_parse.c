@@ -280,6 +280,7 @@ static int qemu_machine(struct plan_vm *vm, const char *arg, const char *where, 
 			}
 		} else if (!strcmp(k, "memory-backend")) {
 			copy_id(vm->ram_memdev, v);
+			snprintf(vm->ram_memdev_where, sizeof(vm->ram_memdev_where), "%s", where);
 		}
 		/* confidential-guest-support=ID: the object's type decides. */
 	}
@@ -475,6 +476,7 @@ static int qemu_m(struct plan_vm *vm, const char *arg, const char *where, char *
 				seterr(err, errlen, "%s: -m: bad size '%s' for maxmem", where, v);
 				return -1;
 			}
+			snprintf(vm->maxmem_where, sizeof(vm->maxmem_where), "%s", where);
 		} else if (!strcmp(k, "slots")) {
 			if (parse_u64(v, &n) < 0 || n > 4096) {
 				seterr(err, errlen, "%s: -m: bad value '%s' for slots", where, v);
@@ -854,6 +856,8 @@ static int scen_line(struct sline *l, struct plan_vm *vm, struct plan_host *host
 		}
 		if (s_size(l, "maxmem", false, &vm->maxmem, err, errlen) < 0)
 			return -1;
+		if (sget(l, "maxmem"))
+			snprintf(vm->maxmem_where, sizeof(vm->maxmem_where), "%s:%u", l->path, l->line);
 		n = vm->slots;
 		if (s_num(l, "slots", false, &n, err, errlen) < 0)
 			return -1;
@@ -885,6 +889,9 @@ static int scen_line(struct sline *l, struct plan_vm *vm, struct plan_host *host
 		if (s_num(l, "viommu-bound", false, &vm->viommu_bound, err, errlen) < 0 ||
 		    s_str(l, "memory-backend", false, vm->ram_memdev, err, errlen) < 0)
 			return -1;
+		if (sget(l, "memory-backend"))
+			snprintf(vm->ram_memdev_where, sizeof(vm->ram_memdev_where), "%s:%u", l->path,
+				 l->line);
 	} else if (!strcmp(l->verb, "backend")) {
 		struct plan_backend *b;
 
@@ -1175,7 +1182,8 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 		struct plan_backend *b = find_backend(vm, vm->ram_memdev);
 
 		if (!b) {
-			seterr(err, errlen, "%s: -machine memory-backend=%s: no such memory backend", vm->source, vm->ram_memdev);
+			seterr(err, errlen, "%s: memory-backend=%s: no such memory backend",
+			       vm->ram_memdev_where[0] ? vm->ram_memdev_where : vm->source, vm->ram_memdev);
 			return -1;
 		}
 		vm->ram = b->size;
@@ -1205,7 +1213,8 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 		}
 	}
 	if (vm->maxmem && vm->maxmem < vm->ram) {
-		seterr(err, errlen, "%s: -m: maxmem is smaller than the RAM size", vm->source);
+		seterr(err, errlen, "%s: maxmem is smaller than the RAM size",
+		       vm->maxmem_where[0] ? vm->maxmem_where : vm->source);
 		return -1;
 	}
 	return 0;
