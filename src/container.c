@@ -114,7 +114,11 @@ DMAKIT_EXPORT const char *dmakit_container_backend_name(const struct dmakit_cont
  * would add a mapping, -ENOMEM if the container already holds max_mappings
  * or if its estimated bookkeeping with the new mapping would pass
  * max_bookkeeping_bytes. Nothing is allocated before this check. The
- * request is not validated here: the backend does that.
+ * request is not validated here, the backend does that; but a request that
+ * can never allocate (size 0, an IOVA or vaddr end that wraps) is left to
+ * the backend, whose own answer (EINVAL, EOVERFLOW) comes first, as in the
+ * kernel. A backend with checks_caps applies the caps itself, after all of
+ * its kernel's checks.
  */
 static int check_caps(struct dmakit_container *c, unsigned long request, const void *arg)
 {
@@ -127,6 +131,9 @@ static int check_caps(struct dmakit_container *c, unsigned long request, const v
 	    (!c->max_mappings && !c->max_bookkeeping_bytes))
 		return 0;
 	if (map->argsz >= DMAKIT_VFIO_MAP_MINSZ && (map->flags & DMAKIT_VFIO_DMA_MAP_FLAG_VADDR))
+		return 0;
+	if (map->argsz < DMAKIT_VFIO_MAP_MINSZ || !map->size ||
+	    map->iova + (map->size - 1) < map->iova || map->vaddr + (map->size - 1) < map->vaddr)
 		return 0;
 	if (c->ops->cap_usage) {
 		/* Every MAP_DMA passes here: a full stats() (the page-table

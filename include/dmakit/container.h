@@ -132,11 +132,16 @@ struct dmakit_container_config {
 
 	/* --- the library's own safety caps (emu and emu-iommufd backends) ---
 	 * Independent of dma_entry_limit: a cap on what the library lets one
-	 * container hold in its own memory, checked by the container front
-	 * before the backend runs a MAP_DMA that would add a mapping (a VADDR
-	 * remap adds none). Past a cap that MAP_DMA fails with -ENOMEM, as an
-	 * allocation failure would (never -ENOSPC, which is the emulated
-	 * kernel's dma_entry_limit answer), and nothing changes. 0: no cap.
+	 * container hold in its own memory, checked before anything is
+	 * allocated for a MAP_DMA that would add a mapping (a VADDR remap adds
+	 * none). Past a cap that MAP_DMA fails with -ENOMEM, as an allocation
+	 * failure would (never -ENOSPC, which is the emulated kernel's
+	 * dma_entry_limit answer), and nothing changes. The cap never
+	 * pre-empts the kernel's own answer: "emu" checks it where its kernel
+	 * allocates the vfio_dma, after every check the kernel makes (EINVAL,
+	 * EOVERFLOW, EEXIST, ENOSPC come first); "emu-iommufd" checks it in the
+	 * container front, skipping requests that cannot allocate (size 0, an
+	 * end that wraps). 0: no cap.
 	 * The defaults are far above anything dma_entry_limit (at most 2^32-1)
 	 * lets a realistic run reach, so they never change emulated semantics. */
 	uint64_t max_mappings;          /* default DMAKIT_DEFAULT_MAX_MAPPINGS */

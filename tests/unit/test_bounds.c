@@ -5,6 +5,9 @@
  * them (never the kernel's ENOSPC), nothing changed by a refused MAP, a
  * VADDR remap never refused, the defaults never in the way of
  * dma_entry_limit, and the same on the emulated iommufd compat backend.
+ * A request the kernel refuses on its own (EINVAL, EOVERFLOW, EEXIST,
+ * ENOSPC) gets the kernel's errno, not the cap's ENOMEM
+ * (tests/fuzz/regressions/type1/map-cap-enomem-before-*).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -146,6 +149,91 @@ static void iommufd_compat_has_the_same_cap(void **state)
 	dmakit_container_close(c);
 }
 
+static void start_dirty_tracking(struct dmakit_container *c)
+{
+	struct dmakit_vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d), .flags = DMAKIT_VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+
+	assert_int_equal(dmakit_container_dirty_pages(c, &d), 0);
+}
+
+static int map_at(struct dmakit_container *c, uint64_t iova, uint64_t size, uint64_t vaddr)
+{
+	struct dmakit_vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .vaddr = vaddr, .iova = iova, .size = size,
+	};
+
+	return dmakit_container_map_dma(c, &m);
+}
+
+/* type1/map-cap-enomem-before-eoverflow: 6.18, tracking, vaddr + size - 1
+ * wraps; the dirty-bitmap estimate of that size is far past 16 GiB. */
+static void kernel_eoverflow_wins_over_the_cap(void **state)
+{
+	struct dmakit_container_config cfg;
+	struct dmakit_container *c;
+
+	(void)state;
+	dmakit_container_config_init(&cfg);
+	cfg.kernel = DMAKIT_KERNEL_6_18;
+	cfg.cap_ipc_lock = false;
+	cfg.memlock_limit = 0x2e000;
+	cfg.disable_hugepages = true;
+	assert_int_equal(dmakit_container_open(&cfg, &c), 0);
+	start_dirty_tracking(c);
+	assert_int_equal(map_at(c, 0x5000, 0xffffffffffffb000ull, 0x10000000), -EOVERFLOW);
+	dmakit_container_close(c);
+}
+
+/* type1/map-cap-enomem-before-einval: the defaults (6.1, CAP_IPC_LOCK),
+ * tracking, a size outside the IOVA ranges (no wrap): EINVAL. */
+static void kernel_einval_wins_over_the_cap(void **state)
+{
+	struct dmakit_container *c =
+		open_with(DMAKIT_BACKEND_EMU, DMAKIT_DEFAULT_MAX_MAPPINGS,
+			  DMAKIT_DEFAULT_MAX_BOOKKEEPING_BYTES);
+
+	(void)state;
+	start_dirty_tracking(c);
+	assert_int_equal(map_at(c, 0, 0xffff000000000000ull, 0x10000000), -EINVAL);
+	dmakit_container_close(c);
+}
+
+/* At the cap, the kernel's other answers still come first: EEXIST over a
+ * held mapping, ENOSPC at dma_entry_limit, EINVAL for size 0. */
+static void kernel_errnos_win_at_the_cap(void **state)
+{
+	struct dmakit_container_config cfg;
+	struct dmakit_container *c;
+
+	(void)state;
+	dmakit_container_config_init(&cfg);
+	cfg.max_mappings = 1;
+	cfg.dma_entry_limit = 1;
+	assert_int_equal(dmakit_container_open(&cfg, &c), 0);
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), -EEXIST);
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), -ENOSPC);
+	assert_int_equal(map(c, 0x200000, 0, RW), -EINVAL);
+	assert_int_equal(map_at(c, 0x5000, 0xffffffffffffb000ull, 0x10000000), -EINVAL);
+	dmakit_container_close(c);
+}
+
+/* The compat backend is capped by the front: a request that can never
+ * allocate (size 0, an end that wraps) still gets the backend's answer. */
+static void iommufd_compat_cap_lets_bad_requests_through(void **state)
+{
+	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU_IOMMUFD, 1, 0);
+
+	(void)state;
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), -ENOMEM);
+	assert_int_equal(map(c, 0x200000, 0, RW), -EINVAL);
+	assert_int_equal(map_at(c, 0x5000, 0xffffffffffffb000ull, 0x10000000), -EOVERFLOW);
+	dmakit_container_close(c);
+}
+
 static void zero_means_no_cap(void **state)
 {
 	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU, 0, 0);
@@ -168,6 +256,10 @@ int main(void)
 		cmocka_unit_test(bookkeeping_cap_counts_dirty_bitmaps),
 		cmocka_unit_test(iommufd_compat_has_the_same_cap),
 		cmocka_unit_test(zero_means_no_cap),
+		cmocka_unit_test(kernel_eoverflow_wins_over_the_cap),
+		cmocka_unit_test(kernel_einval_wins_over_the_cap),
+		cmocka_unit_test(kernel_errnos_win_at_the_cap),
+		cmocka_unit_test(iommufd_compat_cap_lets_bad_requests_through),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
