@@ -205,6 +205,12 @@ void plan_layout_destroy(struct plan_layout *L);
 int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L,
 		     const struct plan_step *s, uint64_t *fails, char *err, size_t errlen);
 
+/* Keep a message that echoes input values on one line: rewrite every
+ * control character of @msg (a NUL-terminated string in a buffer of @len
+ * bytes) as \n, \t, \r or \xNN, cutting the end if it no longer fits. The
+ * readers' format strings hold none, so only echoed values change. */
+void plan_escape_message(char *msg, size_t len);
+
 /* Human sizes: "16 GiB", "2 MiB", "384 KiB", "12345 bytes". */
 void plan_fmt_size(char *buf, size_t len, uint64_t bytes);
 

@@ -224,6 +224,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		if (r < 0) {
 			dmakit_container_close(c);
 			pc->listener = NULL;
+			plan_escape_message(err, errlen); /* region names are ids */
 			return r; /* the caller destroys L */
 		}
 		L->nr_containers++;
@@ -232,6 +233,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 fail_msg:
 	snprintf(err, errlen, "building the layout: %s", dmakit_strerror(r));
 fail:
+	plan_escape_message(err, errlen); /* the ids are echoed */
 	if (r >= 0)
 		r = -EINVAL;
 	return r == -ENOSPC || r == -ENOMEM ? r : (r == 0 ? -EINVAL : r);
@@ -513,6 +515,7 @@ int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L, const stru
 		if (r < 0 && !first) {
 			first = r;
 			snprintf(err, errlen, "%s", e);
+			plan_escape_message(err, errlen);
 		}
 		if (r == -EINVAL || r == -ENOENT)
 			break; /* the scenario is wrong, not the VM */

@@ -111,6 +111,7 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > PLAN_MAX_FILE_BYTES) {
 		snprintf(err, errlen, "%s: too large (%lld bytes; at most 16 MiB)", path,
 			 (long long)st.st_size);
+		plan_escape_message(err, errlen);
 		return -1;
 	}
 	xmlSetStructuredErrorFunc(&x, xml_error);
@@ -321,13 +322,8 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 out:
 	xmlFreeDoc(doc);
 	/* A value echoed from the file may hold a newline: one line always. */
-	if (r < 0 && err) {
-		char *c;
-
-		for (c = err; *c; c++)
-			if ((unsigned char)*c < 0x20)
-				*c = '?';
-	}
+	if (r < 0 && err)
+		plan_escape_message(err, errlen);
 	return r;
 }
 #else /* !DMAKIT_HAVE_LIBXML2: the static command */

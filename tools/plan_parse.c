@@ -136,19 +136,65 @@ static void copy_id(char *dst, const char *src)
 	snprintf(dst, PLAN_ID_LEN, "%s", src);
 }
 
+void plan_escape_message(char *msg, size_t len)
+{
+	size_t n, need = 0, i, o;
+	char *copy;
+
+	if (!msg || !len)
+		return;
+	n = strnlen(msg, len - 1);
+	msg[n] = '\0';
+	for (i = 0; i < n; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			need++;
+	if (!need)
+		return;
+	copy = malloc(n + 1);
+	if (!copy) {
+		/* No memory for the copy: one line all the same. */
+		for (i = 0; i < n; i++)
+			if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+				msg[i] = '?';
+		return;
+	}
+	memcpy(copy, msg, n + 1);
+	for (i = 0, o = 0; i < n; i++) {
+		unsigned char c = (unsigned char)copy[i];
+		char esc[5];
+		size_t k;
+
+		if (c >= 0x20 && c != 0x7f) {
+			esc[0] = (char)c;
+			esc[1] = '\0';
+		} else if (c == '\n')
+			memcpy(esc, "\\n", 3);
+		else if (c == '\t')
+			memcpy(esc, "\\t", 3);
+		else if (c == '\r')
+			memcpy(esc, "\\r", 3);
+		else
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		k = strlen(esc);
+		if (o + k > len - 1)
+			break; /* an escape is never cut in half */
+		memcpy(msg + o, esc, k);
+		o += k;
+	}
+	msg[o] = '\0';
+	free(copy);
+}
+
 static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	char *c;
 
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	/* One line, whatever the input's words hold (they are echoed). */
-	for (c = err; len && *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	plan_escape_message(err, len);
 }
 
 static struct plan_backend *find_backend(struct plan_vm *vm, const char *id)

@@ -68,6 +68,8 @@ expect qemu-unknown-option 2 "q_opt.qemu:2: unknown option '-frobnicate'" -- pla
 expect qemu-unknown-option-argv 2 "argument 4 \('-bogus'\): unknown option '-bogus'" -- plan -- qemu -m 4G -bogus
 printf 'qemu-system-x86_64\n  -m 4X\n' > q_size.qemu
 expect qemu-bad-size 2 "q_size.qemu:2: -m: bad size '4X'" -- plan q_size.qemu
+printf 'qemu-system-x86_64\n  -m "4\nG"\n' > q_ctl.qemu
+expect qemu-control-character 2 "q_ctl.qemu:2: -m: bad size '4\\\\nG'" -- plan q_ctl.qemu
 expect qemu-size-overflow 2 "argument 2 \('99999999999T'\): -m: bad size '99999999999T'" -- plan -- -m 99999999999T
 printf 'qemu-system-x86_64 -m 4G\n -device virtio-mem-pci,id=vm0\n' > q_key.qemu
 expect qemu-missing-key 2 "q_key.qemu:2: -device virtio-mem-pci: missing memdev=" -- plan q_key.qemu
