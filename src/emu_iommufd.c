@@ -81,6 +81,9 @@ struct ifd_area {
 	uint64_t length;
 	uint64_t pages_off; /* byte offset of iova's data from pages->uva */
 	uint32_t prot;      /* MAP_R | MAP_W */
+	/* Its IOPTEs are 4 KiB only: large pages were disabled when it was
+	 * first stored in a domain (re-enabling them does not remap it). */
+	bool small_ioptes;
 	struct ifd_area *pages_next;
 };
 
@@ -93,13 +96,15 @@ struct ifd_ioas {
 	bool disable_large_pages;
 	uint32_t ndomains;
 	struct ifd_hwpt *hwpts; /* its domains, linked by ioas_next */
+	uint32_t devices;       /* devices attached through its HWPTs: they
+				 * reserve their regions (the MSI window) */
 };
 
 /*
- * A paging HWPT: one domain on its IOAS. Either a device's automatic domain
- * (dmakit_iommufd_attach_device() on an IOAS: destroyed with the device's
- * detach) or one the user allocated with IOMMU_HWPT_ALLOC (destroyed with
- * IOMMU_DESTROY once no device is attached).
+ * A paging HWPT: one domain on its IOAS. Either an automatic domain
+ * (dmakit_iommufd_attach_device() on an IOAS: destroyed when its last
+ * device detaches) or one the user allocated with IOMMU_HWPT_ALLOC
+ * (destroyed with IOMMU_DESTROY once no device is attached).
  *
  * Dirty tracking (kernel-semantics 2.10): the IOMMU sets a dirty bit per
  * IOPTE when a device writes through it while tracking is enabled. `dirty`
@@ -112,7 +117,8 @@ struct ifd_hwpt {
 	struct ifd_ioas *ioas;
 	struct ifd_hwpt *ioas_next;
 	bool user_allocated;   /* IOMMU_HWPT_ALLOC */
-	uint32_t devices;      /* devices attached to a user-allocated HWPT */
+	bool nest_parent;      /* allocated with IOMMU_HWPT_ALLOC_NEST_PARENT */
+	uint32_t devices;      /* devices attached to it */
 	bool dirty_ops;        /* allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING */
 	bool dirty_tracking;   /* enabled by IOMMU_HWPT_SET_DIRTY_TRACKING */
 	struct dmakit_range_table *dirty; /* dirty IOPTEs (dirty_ops only) */
@@ -590,6 +596,7 @@ static int map_pages(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas, struct e
 	/* iopt_fill_domains_pages: nothing without a domain. */
 	if (ioas->ndomains) {
 		for (i = 0; i < n; i++) {
+			areas[i]->small_ioptes = ioas->disable_large_pages;
 			ret = area_fill_check(ctx, areas[i]);
 			if (ret < 0)
 				goto out_remove;
@@ -775,11 +782,46 @@ static void obj_remove(struct dmakit_iommufd *ctx, uint32_t id)
 /* ------------------------------------------------------------------------ */
 /* Domains: the emulated device                                               */
 
-static const struct dmakit_iommu_iova_range domain_reserved[] = {
-	{ DMAKIT_IOMMUFD_EMU_MSI_START, DMAKIT_IOMMUFD_EMU_MSI_LAST },
-	{ DMAKIT_IOMMUFD_EMU_APERTURE_LAST + 1, UINT64_MAX },
+/* What a domain reserves (iopt_table_add_domain: its geometry) and what an
+ * attached device reserves (iopt_table_enforce_dev_resv_regions: the MSI
+ * window of the emulated VT-d platform). */
+static const struct dmakit_iommu_iova_range domain_reserved = {
+	DMAKIT_IOMMUFD_EMU_APERTURE_LAST + 1, UINT64_MAX,
 };
-#define NR_DOMAIN_RESERVED (sizeof(domain_reserved) / sizeof(domain_reserved[0]))
+static const struct dmakit_iommu_iova_range device_reserved = {
+	DMAKIT_IOMMUFD_EMU_MSI_START, DMAKIT_IOMMUFD_EMU_MSI_LAST,
+};
+
+/* iopt_reserve_iova(): EADDRINUSE on an allowed range or an area. */
+static int reserve_range(struct ifd_ioas *ioas, const struct dmakit_iommu_iova_range *rr)
+{
+	struct dmakit_range r;
+
+	if (dmakit_range_table_first_overlap(ioas->allowed, rr->start, rr->last, &r) == 0 ||
+	    dmakit_range_table_first_overlap(ioas->areas, rr->start, rr->last, &r) == 0)
+		return -EADDRINUSE;
+	return dmakit_range_table_insert(ioas->reserved, rr->start, rr->last, 0);
+}
+
+/* A device attaches to @ioas through one of its HWPTs: the first one
+ * reserves the MSI window (the devices are alike, so one copy serves all). */
+static int device_reserve(struct ifd_ioas *ioas)
+{
+	if (ioas->devices == 0) {
+		int ret = reserve_range(ioas, &device_reserved);
+
+		if (ret < 0)
+			return ret;
+	}
+	ioas->devices++;
+	return 0;
+}
+
+static void device_release(struct ifd_ioas *ioas)
+{
+	if (--ioas->devices == 0)
+		dmakit_range_table_remove(ioas->reserved, device_reserved.start, NULL);
+}
 
 /* Re-sync every pages object the IOAS's areas use. */
 static int ioas_sync_all(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas)
@@ -800,33 +842,23 @@ static int ioas_sync_all(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas)
 
 /*
  * iopt_table_add_domain() for @hwpt's new domain on its IOAS: the first
- * domain reserves the MSI window and what lies beyond the aperture
- * (EADDRINUSE on an allowed range or an area) and makes the alignment 4096;
- * then every area is pinned, mapped and accounted. Nothing changes on error.
+ * domain reserves what lies beyond the aperture (EADDRINUSE on an allowed
+ * range or an area) and makes the alignment 4096; then every area is
+ * pinned, mapped and accounted. Nothing changes on error.
  */
 static int domain_add(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 {
 	struct ifd_ioas *ioas = hwpt->ioas;
 	struct dmakit_range_cursor cur;
 	struct dmakit_range r;
-	size_t i, reserved = 0;
+	bool reserved = false;
 	int ret;
 
 	if (ioas->ndomains == 0) {
-		/* iopt_reserve_iova: EADDRINUSE on an allowed range or an area. */
-		for (i = 0; i < NR_DOMAIN_RESERVED; i++) {
-			const struct dmakit_iommu_iova_range *rr = &domain_reserved[i];
-
-			if (dmakit_range_table_first_overlap(ioas->allowed, rr->start, rr->last, &r) == 0 ||
-			    dmakit_range_table_first_overlap(ioas->areas, rr->start, rr->last, &r) == 0) {
-				ret = -EADDRINUSE;
-				goto fail_reserved;
-			}
-			ret = dmakit_range_table_insert(ioas->reserved, rr->start, rr->last, 0);
-			if (ret < 0)
-				goto fail_reserved;
-			reserved++;
-		}
+		ret = reserve_range(ioas, &domain_reserved);
+		if (ret < 0)
+			return ret;
+		reserved = true;
 		/* The new alignment must hold for every area. */
 		for (ret = dmakit_range_table_seek(ioas->areas, 0, &cur, &r); ret == 0;
 		     ret = dmakit_range_table_next(&cur, &r)) {
@@ -851,6 +883,11 @@ static int domain_add(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 	ret = ioas_sync_all(ctx, ioas);
 	if (ret < 0)
 		goto fail_domain;
+	/* Areas stored in a domain for the first time get their IOPTE size. */
+	if (reserved)
+		for (ret = dmakit_range_table_seek(ioas->areas, 0, &cur, &r); ret == 0;
+		     ret = dmakit_range_table_next(&cur, &r))
+			area_of(&r)->small_ioptes = ioas->disable_large_pages;
 	hwpt->ioas_next = ioas->hwpts;
 	ioas->hwpts = hwpt;
 	return 0;
@@ -860,18 +897,17 @@ fail_domain:
 	ioas_recalc_alignment(ioas);
 	ioas_sync_all(ctx, ioas);
 fail_reserved:
-	for (i = 0; i < reserved; i++)
-		dmakit_range_table_remove(ioas->reserved, domain_reserved[i].start, NULL);
+	if (reserved)
+		dmakit_range_table_remove(ioas->reserved, domain_reserved.start, NULL);
 	return ret;
 }
 
 /* iopt_table_remove_domain(): unpin and unaccount what no domain holds any
- * more; the last domain takes the reserved ranges with it. */
+ * more; the last domain takes its reserved range with it. */
 static void domain_remove(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 {
 	struct ifd_ioas *ioas = hwpt->ioas;
 	struct ifd_hwpt **pp;
-	size_t i;
 
 	for (pp = &ioas->hwpts; *pp; pp = &(*pp)->ioas_next)
 		if (*pp == hwpt) {
@@ -880,10 +916,16 @@ static void domain_remove(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 		}
 	ioas->ndomains--;
 	if (ioas->ndomains == 0)
-		for (i = 0; i < NR_DOMAIN_RESERVED; i++)
-			dmakit_range_table_remove(ioas->reserved, domain_reserved[i].start, NULL);
+		dmakit_range_table_remove(ioas->reserved, domain_reserved.start, NULL);
 	ioas_recalc_alignment(ioas);
 	ioas_sync_all(ctx, ioas); /* decreases only */
+}
+
+static struct ifd_hwpt *hwpt_get(struct dmakit_iommufd *ctx, uint32_t id)
+{
+	struct ifd_obj *o = obj_get(ctx, id);
+
+	return o && o->type == OBJ_HWPT ? o->hwpt : NULL;
 }
 
 static void hwpt_free(struct ifd_hwpt *hwpt)
@@ -895,10 +937,11 @@ static void hwpt_free(struct ifd_hwpt *hwpt)
 /* A new HWPT object with a domain on @ioas; @returns its id (> 0) or -errno,
  * and on error nothing is left (the id is free again). */
 static int64_t hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas,
-			   bool user_allocated, bool dirty_ops)
+			   bool user_allocated, uint32_t alloc_flags)
 {
 	struct ifd_hwpt *hwpt = dmakit__calloc(1, sizeof(*hwpt));
 	struct ifd_obj *o = dmakit__calloc(1, sizeof(*o));
+	bool dirty_ops = alloc_flags & DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	int64_t id;
 	int ret;
 
@@ -911,6 +954,7 @@ static int64_t hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas,
 	}
 	hwpt->ioas = ioas;
 	hwpt->user_allocated = user_allocated;
+	hwpt->nest_parent = alloc_flags & DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT;
 	hwpt->dirty_ops = dirty_ops;
 	o->type = OBJ_HWPT;
 	o->hwpt = hwpt;
@@ -943,40 +987,50 @@ static void hwpt_destroy(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 	hwpt_free(hwpt);
 }
 
-/* Attach a device to @pt_id: an IOAS gets a new automatic domain, a
- * user-allocated HWPT one more device. */
+/*
+ * Attach a device to @pt_id (VFIO_DEVICE_ATTACH_IOMMUFD_PT): to a HWPT, or
+ * to an IOAS through a new automatic domain. The device reserves its
+ * regions first (EADDRINUSE on an area or an allowed range).
+ */
 static int emu_attach(struct dmakit_iommufd *ctx, uint32_t pt_id, uint32_t *hwpt_id)
 {
 	struct ifd_obj *o = obj_get(ctx, pt_id);
+	struct ifd_ioas *ioas;
 	int64_t id;
+	int ret;
 
-	if (o && o->type == OBJ_HWPT && o->hwpt->user_allocated) {
+	if (!o || (o->type != OBJ_HWPT && o->type != OBJ_IOAS))
+		return -ENOENT;
+	ioas = o->type == OBJ_HWPT ? o->hwpt->ioas : o->ioas;
+	ret = device_reserve(ioas);
+	if (ret < 0)
+		return ret;
+	if (o->type == OBJ_HWPT) {
 		o->hwpt->devices++;
 		*hwpt_id = pt_id;
 		return 0;
 	}
-	if (!o || o->type != OBJ_IOAS)
-		return -ENOENT;
-	id = hwpt_create(ctx, o->ioas, false, false);
-	if (id < 0)
+	id = hwpt_create(ctx, ioas, false, 0);
+	if (id < 0) {
+		device_release(ioas);
 		return (int)id;
+	}
+	hwpt_get(ctx, (uint32_t)id)->devices = 1;
 	*hwpt_id = (uint32_t)id;
 	return 0;
 }
 
+/* Detach one device from @hwpt_id; an automatic domain goes with its last. */
 static int emu_detach(struct dmakit_iommufd *ctx, uint32_t hwpt_id)
 {
-	struct ifd_obj *o = obj_get(ctx, hwpt_id);
+	struct ifd_hwpt *hwpt = hwpt_get(ctx, hwpt_id);
 
-	if (!o || o->type != OBJ_HWPT)
+	if (!hwpt || !hwpt->devices)
 		return -ENOENT;
-	if (o->hwpt->user_allocated) {
-		if (!o->hwpt->devices)
-			return -ENOENT; /* no device to detach */
-		o->hwpt->devices--;
-		return 0;
-	}
-	hwpt_destroy(ctx, o->hwpt);
+	hwpt->devices--;
+	device_release(hwpt->ioas);
+	if (!hwpt->user_allocated && !hwpt->devices)
+		hwpt_destroy(ctx, hwpt);
 	return 0;
 }
 
@@ -1000,13 +1054,6 @@ static int emu_bind(struct dmakit_iommufd *ctx, uint32_t *dev_id)
 /* ------------------------------------------------------------------------ */
 /* Dirty tracking (kernel-semantics 2.10)                                     */
 
-static struct ifd_hwpt *hwpt_get(struct dmakit_iommufd *ctx, uint32_t id)
-{
-	struct ifd_obj *o = obj_get(ctx, id);
-
-	return o && o->type == OBJ_HWPT ? o->hwpt : NULL;
-}
-
 /*
  * The IOPTE of @a's mapping that holds @iova: iommu_map() splits an area
  * into the largest page sizes of the domain that fit, so it is the largest
@@ -1017,7 +1064,7 @@ static struct ifd_hwpt *hwpt_get(struct dmakit_iommufd *ctx, uint32_t id)
  */
 static uint64_t iopte_of(const struct ifd_area *a, uint64_t iova, uint64_t *size)
 {
-	uint64_t sizes = a->ioas->disable_large_pages ? PAGE_SIZE : DMAKIT_IOMMUFD_EMU_PGSIZE_BITMAP;
+	uint64_t sizes = a->small_ioptes ? PAGE_SIZE : DMAKIT_IOMMUFD_EMU_PGSIZE_BITMAP;
 	uint64_t uva = a->pages->uva + a->pages_off; /* the address of a->iova */
 
 	while (sizes) {
@@ -1061,6 +1108,8 @@ static int emu_dma_write(struct dmakit_iommufd *ctx, uint32_t hwpt_id, uint64_t 
 
 	if (!hwpt)
 		return -ENOENT;
+	if (!hwpt->devices)
+		return -ENODEV; /* no device to write through this domain */
 	/* A byte without a writable mapping is a DMA fault: nothing is written. */
 	for (pos = iova;;) {
 		if (dmakit_range_table_find(hwpt->ioas->areas, pos, &r) != 0 ||
@@ -1120,9 +1169,9 @@ static int op_destroy(struct dmakit_iommufd *ctx, struct ucmd *u)
 	if (o->type == OBJ_DEVICE)
 		return -EBUSY; /* the VFIO device holds it until it unbinds */
 	if (o->type == OBJ_HWPT) {
-		/* A device holds its automatic domain and any HWPT it is
-		 * attached to. */
-		if (!o->hwpt->user_allocated || o->hwpt->devices)
+		/* An attached device holds its HWPT (an automatic domain
+		 * always has one). */
+		if (o->hwpt->devices)
 			return -EBUSY;
 		hwpt_destroy(ctx, o->hwpt);
 		return 0;
@@ -1537,8 +1586,15 @@ static int op_hwpt_alloc(struct dmakit_iommufd *ctx, struct ucmd *u)
 	pt = obj_get(ctx, cmd->pt_id);
 	if (!pt)
 		return -EINVAL; /* the kernel answers a bad pt_id with EINVAL */
-	if (pt->type == OBJ_HWPT)
-		return -EOPNOTSUPP; /* a nested HWPT: not modelled */
+	if (pt->type == OBJ_HWPT) {
+		/* iommufd_hwpt_nested_alloc(): it needs driver data and no flag
+		 * but FAULT_ID_VALID, and a parent allocated as NEST_PARENT. */
+		if ((cmd->flags & ~DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) || !cmd->data_len)
+			return -EOPNOTSUPP;
+		if (!pt->hwpt->user_allocated || !pt->hwpt->nest_parent)
+			return -EINVAL;
+		return -EOPNOTSUPP; /* nested (stage-1) domains are not modelled */
+	}
 	if (pt->type != OBJ_IOAS)
 		return -EINVAL;
 	/* iommufd_hwpt_paging_alloc() */
@@ -1551,8 +1607,7 @@ static int op_hwpt_alloc(struct dmakit_iommufd *ctx, struct ucmd *u)
 	if ((cmd->flags & DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) &&
 	    (cmd->flags & DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT))
 		return -EOPNOTSUPP;
-	id = hwpt_create(ctx, pt->ioas, true,
-			 (cmd->flags & DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0);
+	id = hwpt_create(ctx, pt->ioas, true, cmd->flags);
 	if (id < 0)
 		return (int)id;
 	if (cmd->flags & DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) {
@@ -1572,7 +1627,8 @@ static int op_set_dirty_tracking(struct dmakit_iommufd *ctx, struct ucmd *u)
 	struct ifd_hwpt *hwpt;
 	bool enable = cmd->flags & DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
 
-	if ((cmd->flags & ~DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
+	/* Only the flags are checked (not __reserved, unlike GET_DIRTY_BITMAP). */
+	if (cmd->flags & ~DMAKIT_IOMMU_HWPT_DIRTY_TRACKING_ENABLE)
 		return -EOPNOTSUPP;
 	hwpt = hwpt_get(ctx, cmd->hwpt_id);
 	if (!hwpt)
@@ -1595,7 +1651,7 @@ static int op_set_dirty_tracking(struct dmakit_iommufd *ctx, struct ucmd *u)
  * the domain answers the walk with an error, also unreported: no bits.
  */
 static void dirty_walk(struct ifd_hwpt *hwpt, uint64_t iova, uint64_t last, unsigned int pgshift,
-		       uint64_t *map, bool clear)
+		       uint64_t *map /* NULL: bits dropped */, bool clear)
 {
 	struct dmakit_range r, d;
 	uint64_t pos = iova;
@@ -1612,7 +1668,8 @@ static void dirty_walk(struct ifd_hwpt *hwpt, uint64_t iova, uint64_t last, unsi
 			uint64_t s = d.start > iova ? d.start : iova;
 			uint64_t l = d.last < last ? d.last : last;
 
-			bits_set(map, (s - iova) >> pgshift, (l - iova) >> pgshift);
+			if (map)
+				bits_set(map, (s - iova) >> pgshift, (l - iova) >> pgshift);
 			if (clear)
 				dmakit_range_table_remove(hwpt->dirty, d.start, NULL);
 			if (d.last >= piece_last)
@@ -1648,9 +1705,9 @@ static int op_get_dirty_bitmap(struct dmakit_iommufd *ctx, struct ucmd *u)
 		return -EINVAL;
 	if (!hwpt->dirty_ops)
 		return -EOPNOTSUPP;
-	/* A bitmap the kernel cannot pin fails the walk, unreported. */
-	if (cmd->data)
-		dirty_walk(hwpt, cmd->iova, last, (unsigned int)__builtin_ctzll(cmd->page_size),
+	/* A bitmap the kernel cannot pin: iova_bitmap_set() drops the bits
+	 * silently, while the walk still reads (and clears) the IOPTEs. */
+	dirty_walk(hwpt, cmd->iova, last, (unsigned int)__builtin_ctzll(cmd->page_size),
 			   (uint64_t *)(uintptr_t)cmd->data,
 			   !(cmd->flags & DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
 	return 0;

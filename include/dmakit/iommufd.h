@@ -103,11 +103,13 @@ DMAKIT_EXPORT int dmakit_iommufd_ioctl(struct dmakit_iommufd *ctx, unsigned long
 
 /**
  * dmakit_iommufd_attach_device() - (emulator) attach an emulated VT-d device
- * to @pt_id, as VFIO_DEVICE_ATTACH_IOMMUFD_PT does.
- * - @pt_id an IOAS: an automatic domain is made for it: the MSI window and
- *   everything outside the 39-bit aperture become reserved, iova_alignment
- *   becomes 4096 and every area is pinned and accounted.
- * - @pt_id a HWPT from IOMMU_HWPT_ALLOC: the device joins that domain.
+ * to @pt_id, as VFIO_DEVICE_ATTACH_IOMMUFD_PT does. The device reserves
+ * its region, the MSI window (EADDRINUSE on an area or an allowed range).
+ * - @pt_id an IOAS: an automatic domain is made for it: everything outside
+ *   the 39-bit aperture becomes reserved, iova_alignment becomes 4096 and
+ *   every area is pinned and accounted.
+ * - @pt_id a HWPT (from IOMMU_HWPT_ALLOC, or an automatic one): the device
+ *   joins that domain.
  * @hwpt_id: receives the id of the domain's HWPT object.
  * @returns 0; -ENOENT (bad id); -EADDRINUSE (a reserved range hits an area
  * or an allowed range, or an area not aligned to 4096); -EFAULT, -ENOMEM
@@ -118,11 +120,12 @@ DMAKIT_EXPORT int dmakit_iommufd_attach_device(struct dmakit_iommufd *ctx, uint3
 					       uint32_t *hwpt_id);
 
 /**
- * dmakit_iommufd_detach_device() - (emulator) detach a device from @hwpt_id.
- * An automatic domain is destroyed (pages unpinned and unaccounted, the
- * reserved ranges go when it was the last); a user-allocated HWPT loses one
- * device and stays until IOMMU_DESTROY. @returns 0 or -ENOENT (no such HWPT,
- * or no device attached to it).
+ * dmakit_iommufd_detach_device() - (emulator) detach one device from
+ * @hwpt_id; the last device of the IOAS takes the MSI window's reservation
+ * with it. An automatic domain is destroyed with its last device (pages
+ * unpinned and unaccounted, the aperture's reservation gone with the IOAS's
+ * last domain); a user-allocated HWPT stays until IOMMU_DESTROY.
+ * @returns 0 or -ENOENT (no such HWPT, or no device attached to it).
  */
 DMAKIT_EXPORT int dmakit_iommufd_detach_device(struct dmakit_iommufd *ctx, uint32_t hwpt_id);
 
@@ -136,14 +139,14 @@ DMAKIT_EXPORT int dmakit_iommufd_detach_device(struct dmakit_iommufd *ctx, uint3
 DMAKIT_EXPORT int dmakit_iommufd_bind_device(struct dmakit_iommufd *ctx, uint32_t *dev_id);
 
 /**
- * dmakit_iommufd_dma_write() - (emulator) a device behind HWPT @hwpt_id
- * writes [iova, iova + length - 1] (bytes). Every byte must be mapped
- * writable in the HWPT's IOAS, else the IOMMU faults and nothing happens.
- * While the HWPT tracks dirty pages, the IOPTEs written become dirty: whole
- * IOPTEs, so a byte in a 2 MiB IOPTE dirties 2 MiB.
+ * dmakit_iommufd_dma_write() - (emulator) a device attached to HWPT
+ * @hwpt_id writes [iova, iova + length - 1] (bytes). Every byte must be
+ * mapped writable in the HWPT's IOAS, else the IOMMU faults and nothing
+ * happens. While the HWPT tracks dirty pages, the IOPTEs written become
+ * dirty: whole IOPTEs, so a byte in a 2 MiB IOPTE dirties 2 MiB.
  * @returns 0; -EINVAL (length 0 or wrapping); -ENOENT (no such HWPT);
- * -EFAULT (a byte not mapped writable); -ENOMEM (nothing changed);
- * -EOPNOTSUPP (linux backend).
+ * -ENODEV (no device attached to it); -EFAULT (a byte not mapped
+ * writable); -ENOMEM (nothing changed); -EOPNOTSUPP (linux backend).
  */
 DMAKIT_EXPORT int dmakit_iommufd_dma_write(struct dmakit_iommufd *ctx, uint32_t hwpt_id,
 					   uint64_t iova, uint64_t length);

@@ -346,11 +346,14 @@ struct dmakit_iommu_hwpt_set_dirty_tracking {
 	uint32_t __reserved;
 };
 
-/* IOMMU_HWPT_GET_DIRTY_BITMAP: bit i of the u64 array at `data` stands for
- * [iova + i * page_size, iova + (i + 1) * page_size), i.e. it is relative to
- * the requested iova; `length` is in bytes and the range is
- * [iova, iova + length - 1]. Bits are only ever set (ORed in), never
- * cleared: the caller zeroes the array. */
+/* IOMMU_HWPT_GET_DIRTY_BITMAP: the range is [iova, iova + length - 1]
+ * (bytes). The bitmap's unit is u = the lowest set bit of page_size (the
+ * kernel's iova_bitmap takes __ffs(page_size); u == page_size for a power
+ * of two): bit i of the u64 array at `data` stands for [iova + i * u,
+ * iova + (i + 1) * u), i.e. it is relative to the requested iova, and the
+ * array must hold ((length - 1) / u) + 1 bits (a length of 0 at iova 0
+ * passes the checks and means the whole 64-bit space). Bits are only ever
+ * set (ORed in), never cleared: the caller zeroes the array. */
 #define DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR (1u << 0)
 struct dmakit_iommu_hwpt_get_dirty_bitmap {
 	uint32_t size;

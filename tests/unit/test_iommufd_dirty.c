@@ -60,6 +60,18 @@ static int hwpt_alloc(struct dmakit_iommufd *ctx, uint32_t dev, uint32_t pt, uin
 	return ret;
 }
 
+/* A dirty-tracking HWPT on IOAS 1 with the device attached to it (a DMA
+ * write needs a device behind the domain). */
+static uint32_t tracking_hwpt(struct dmakit_iommufd *ctx)
+{
+	uint32_t h = 0, got = 0;
+
+	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &h), 0);
+	assert_int_equal(dmakit_iommufd_attach_device(ctx, h, &got), 0);
+	assert_int_equal(got, h);
+	return h;
+}
+
 static int map(struct dmakit_iommufd *ctx, uint64_t iova, uint64_t len, uint64_t va,
 	       uint32_t prot)
 {
@@ -182,11 +194,37 @@ static void test_hwpt_alloc_checks_in_kernel_order(void **state)
 	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, &h), 0);
 	assert_int_equal(h.out_hwpt_id, 3);
 	assert_int_equal(objects(ctx), 3);
-	/* a HWPT as pt would be a nested domain: not modelled */
-	assert_int_equal(hwpt_alloc(ctx, DEV, 3, 0, &id), -EOPNOTSUPP);
-	/* a second paging HWPT on the same IOAS */
+	/* a second paging HWPT on the same IOAS, and a nesting parent */
 	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DMAKIT_IOMMU_HWPT_ALLOC_PASID, &id), 0);
 	assert_int_equal(id, 4);
+	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT, &id), 0);
+	assert_int_equal(id, 5);
+	/* a HWPT as pt asks for a nested domain: without driver data or with
+	 * another flag than FAULT_ID_VALID EOPNOTSUPP; a parent that is not
+	 * NEST_PARENT EINVAL; a good request EOPNOTSUPP (not modelled) */
+	assert_int_equal(hwpt_alloc(ctx, DEV, 3, 0, NULL), -EOPNOTSUPP);
+	memset(&h, 0, sizeof(h));
+	h.size = sizeof(h);
+	h.dev_id = DEV;
+	h.pt_id = 3;
+	h.data_type = 1;
+	h.data_len = 8;
+	h.flags = DIRTY;
+	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, &h), -EOPNOTSUPP);
+	h.flags = 0;
+	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, &h), -EINVAL);
+	h.pt_id = 5;
+	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, &h), -EOPNOTSUPP);
+	/* a struct longer than the kernel's with a non-zero tail: E2BIG */
+	{
+		uint8_t big[64];
+
+		memset(big, 0, sizeof(big));
+		memcpy(big, &h, sizeof(h));
+		((struct dmakit_iommu_hwpt_alloc *)(void *)big)->size = sizeof(big);
+		big[60] = 1;
+		assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_ALLOC, big), -E2BIG);
+	}
 	dmakit_iommufd_close(ctx);
 
 	/* Without IOMMU_CAP_DIRTY_TRACKING, only the dirty flag is refused. */
@@ -216,8 +254,20 @@ static void test_hwpt_alloc_adds_a_domain_that_pins_and_reserves(void **state)
 	assert_int_equal(st.pinned_bytes, 16 * PG);
 	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_IOVA_RANGES, &q), 0);
 	assert_int_equal(q.out_iova_alignment, PG);
-	assert_int_equal(q.num_iovas, 2); /* below the MSI window, and up to 39 bits */
-	assert_int_equal(r[0].last, DMAKIT_IOMMUFD_EMU_MSI_START - 1);
+	/* the domain reserves only what lies beyond its 39-bit aperture; the
+	 * MSI window is the device's, reserved when one attaches */
+	assert_int_equal(q.num_iovas, 1);
+	assert_int_equal(r[0].last, DMAKIT_IOMMUFD_EMU_APERTURE_LAST);
+	{
+		uint32_t got = 0;
+
+		assert_int_equal(dmakit_iommufd_attach_device(ctx, hwpt, &got), 0);
+		q.num_iovas = 4;
+		assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_IOVA_RANGES, &q), 0);
+		assert_int_equal(q.num_iovas, 2);
+		assert_int_equal(r[0].last, DMAKIT_IOMMUFD_EMU_MSI_START - 1);
+		assert_int_equal(dmakit_iommufd_detach_device(ctx, hwpt), 0);
+	}
 
 	/* Destroying it with no device attached undoes all of that. */
 	{
@@ -231,6 +281,34 @@ static void test_hwpt_alloc_adds_a_domain_that_pins_and_reserves(void **state)
 	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_IOAS_IOVA_RANGES, &q), 0);
 	assert_int_equal(q.num_iovas, 1);
 	assert_int_equal(q.out_iova_alignment, 1);
+	dmakit_iommufd_close(ctx);
+}
+
+/* The MSI window belongs to the attached devices: HWPT_ALLOC succeeds with an
+ * area there, attaching fails; the last detach frees the window. */
+static void test_the_msi_window_is_reserved_by_attached_devices(void **state)
+{
+	struct dmakit_iommufd *ctx = open_ctx(true);
+	uint32_t h = 0, a = 0, got = 0;
+
+	(void)state;
+	assert_int_equal(map(ctx, DMAKIT_IOMMUFD_EMU_MSI_START, PG, 0x7f0000000000, RW), 0);
+	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, 0, &h), 0);
+	assert_int_equal(dmakit_iommufd_attach_device(ctx, h, &got), -EADDRINUSE);
+	assert_int_equal(dmakit_iommufd_attach_device(ctx, IOAS, &got), -EADDRINUSE);
+	assert_int_equal(objects(ctx), 3); /* no automatic HWPT was left */
+	assert_int_equal(unmap(ctx, DMAKIT_IOMMUFD_EMU_MSI_START, PG), 0);
+	/* two devices: one on the user HWPT, one on an automatic domain */
+	assert_int_equal(dmakit_iommufd_attach_device(ctx, h, &got), 0);
+	assert_int_equal(dmakit_iommufd_attach_device(ctx, IOAS, &a), 0);
+	assert_int_equal(map(ctx, DMAKIT_IOMMUFD_EMU_MSI_START, PG, 0x7f0000000000, RW), -EINVAL);
+	assert_int_equal(dmakit_iommufd_detach_device(ctx, h), 0);
+	assert_int_equal(map(ctx, DMAKIT_IOMMUFD_EMU_MSI_START, PG, 0x7f0000000000, RW), -EINVAL);
+	/* the automatic domain goes with its device */
+	assert_int_equal(dmakit_iommufd_detach_device(ctx, a), 0);
+	assert_int_equal(dmakit_iommufd_detach_device(ctx, a), -ENOENT);
+	assert_int_equal(objects(ctx), 3);
+	assert_int_equal(map(ctx, DMAKIT_IOMMUFD_EMU_MSI_START, PG, 0x7f0000000000, RW), 0);
 	dmakit_iommufd_close(ctx);
 }
 
@@ -275,11 +353,15 @@ static void test_set_dirty_tracking_checks(void **state)
 			 -EINVAL);
 	/* unknown flags and __reserved: EOPNOTSUPP before the id */
 	assert_int_equal(set_tracking(ctx, 99, 2), -EOPNOTSUPP);
+	/* __reserved is not checked here (GET_DIRTY_BITMAP checks it) */
 	t.size = sizeof(t);
 	t.hwpt_id = 99;
 	t.__reserved = 1;
 	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING, &t),
-			 -EOPNOTSUPP);
+			 -ENOENT);
+	t.hwpt_id = dirty;
+	t.flags = 1;
+	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_SET_DIRTY_TRACKING, &t), 0);
 	/* bad ids: none, an IOAS, a device */
 	assert_int_equal(set_tracking(ctx, 99, 1), -ENOENT);
 	assert_int_equal(set_tracking(ctx, IOAS, 1), -ENOENT);
@@ -328,6 +410,7 @@ static void test_get_dirty_bitmap_checks_in_order(void **state)
 	assert_int_equal(get_bitmap(ctx, plain, 0, PG, 0, 0, bits, 8), -EINVAL);
 	assert_int_equal(get_bitmap(ctx, plain, 0, PG, PG, 0, bits, 8), -EOPNOTSUPP);
 	/* nothing mapped: success, no bits */
+	assert_int_equal(set_tracking(ctx, dirty, 1), 0);
 	assert_int_equal(get_bitmap(ctx, dirty, 0, 64 * PG, PG, 0, bits, 8), 0);
 	assert_int_equal(popcount_range(bits, 0, 63), 0);
 	dmakit_iommufd_close(ctx);
@@ -341,7 +424,7 @@ static void test_dirty_bits_are_relative_to_iova_and_no_clear_keeps_them(void **
 
 	(void)state;
 	assert_int_equal(map(ctx, 0x100000, 16 * PG, 0x7f0000000000, RW), 0);
-	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &h), 0);
+	h = tracking_hwpt(ctx);
 	assert_int_equal(set_tracking(ctx, h, 1), 0);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x104010, 0x10), 0);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x10aff0, 0x20), 0); /* 2 pages */
@@ -386,7 +469,7 @@ static void test_a_write_dirties_whole_ioptes(void **state)
 			assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_OPTION, &o), 0);
 		}
 		assert_int_equal(map(ctx, 0x400000, 4 * MB2, va, RW), 0);
-		assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &h), 0);
+		h = tracking_hwpt(ctx);
 		assert_int_equal(set_tracking(ctx, h, 1), 0);
 		assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x600010, 1), 0);
 		assert_int_equal(get_bitmap(ctx, h, 0x400000, 4 * MB2, PG, 0, bits, 32), 0);
@@ -420,7 +503,7 @@ static void test_the_walk_stops_at_the_first_gap(void **state)
 	assert_int_equal(map(ctx, 0x100000, 8 * PG, 0x7f0000000000, RW), 0);
 	assert_int_equal(map(ctx, 0x108000, 8 * PG, 0x7f0000100000, RW), 0);
 	assert_int_equal(map(ctx, 0x120000, 8 * PG, 0x7f0000200000, RW), 0);
-	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &h), 0);
+	h = tracking_hwpt(ctx);
 	assert_int_equal(set_tracking(ctx, h, 1), 0);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x100000, PG), 0);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x10f000, PG), 0);
@@ -437,39 +520,117 @@ static void test_the_walk_stops_at_the_first_gap(void **state)
 	dmakit_iommufd_close(ctx);
 }
 
-static void test_only_writes_while_tracking_count_and_enable_clears(void **state)
+/* Enabling starts a clean snapshot; disabled tracking reports nothing;
+ * dirty bits are per domain; bits are ORed into the caller's array; a
+ * bitmap the kernel cannot pin loses the bits but the IOPTEs are cleared. */
+static void test_enable_clears_and_bits_are_per_domain(void **state)
 {
 	struct dmakit_iommufd *ctx = open_ctx(true);
 	uint64_t bits[1];
-	uint32_t h = 0, other = 0;
+	uint32_t h, other;
 
 	(void)state;
 	assert_int_equal(map(ctx, 0x100000, 16 * PG, 0x7f0000000000, RW), 0);
-	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &h), 0);
-	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &other), 0);
-	/* tracking off: a write leaves no trace */
+	h = tracking_hwpt(ctx);
+	other = tracking_hwpt(ctx);
+	assert_int_equal(set_tracking(ctx, h, 1), 0);
+	assert_int_equal(set_tracking(ctx, other, 1), 0);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x100000, PG), 0);
+	/* enabling again (already on) clears */
 	assert_int_equal(set_tracking(ctx, h, 1), 0);
 	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, NO_CLEAR, bits, 1), 0);
 	assert_int_equal(bits[0], 0);
-	/* dirty bits are per domain: the other HWPT saw nothing */
-	assert_int_equal(set_tracking(ctx, other, 1), 0);
+	/* the other domain saw nothing of h's writes */
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x102000, PG), 0);
 	assert_int_equal(get_bitmap(ctx, other, 0x100000, 16 * PG, PG, 0, bits, 1), 0);
 	assert_int_equal(bits[0], 0);
-	/* while tracking is off the domain reports nothing... */
+	/* ORed in: bits already set in the caller's array stay set */
+	bits[0] = 1ull << 9;
+	{
+		struct dmakit_iommu_hwpt_get_dirty_bitmap g = {
+			.size = sizeof(g), .hwpt_id = h, .flags = NO_CLEAR, .iova = 0x100000,
+			.length = 16 * PG, .page_size = PG, .data = (uint64_t)(uintptr_t)bits,
+		};
+
+		assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_HWPT_GET_DIRTY_BITMAP, &g), 0);
+		assert_int_equal(bits[0], (1ull << 9) | (1ull << 2));
+	}
+	/* while tracking is off the domain reports nothing */
 	assert_int_equal(set_tracking(ctx, h, 0), 0);
-	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, 0, bits, 1), 0);
+	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, NO_CLEAR, bits, 1), 0);
 	assert_int_equal(bits[0], 0);
-	/* ...and enabling again starts from a clean snapshot */
+	/* a bitmap the kernel cannot pin: success, the bits are lost and the
+	 * IOPTEs cleared all the same */
 	assert_int_equal(set_tracking(ctx, h, 1), 0);
-	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, 0, bits, 1), 0);
-	assert_int_equal(bits[0], 0);
-	/* a bitmap the kernel cannot pin: success, nothing read or cleared */
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x103000, PG), 0);
+	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, NO_CLEAR, NULL, 0), 0);
+	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, NO_CLEAR, bits, 1), 0);
+	assert_int_equal(bits[0], 1ull << 3);
 	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, 0, NULL, 0), 0);
 	assert_int_equal(get_bitmap(ctx, h, 0x100000, 16 * PG, PG, 0, bits, 1), 0);
-	assert_int_equal(bits[0], 1ull << 3);
+	assert_int_equal(bits[0], 0);
+	dmakit_iommufd_close(ctx);
+}
+
+/* The bitmap's unit is the lowest set bit of page_size (iova_bitmap's
+ * __ffs), so a page_size that is not a power of two counts in that unit; a
+ * length of 0 at iova 0 passes the checks and covers the whole space. The
+ * caller must size the array for it (docs/iommufd.md). */
+static void test_bitmap_unit_and_the_length_zero_corner(void **state)
+{
+	struct dmakit_iommufd *ctx = open_ctx(true);
+	uint64_t bits[16];
+	uint32_t h;
+
+	(void)state;
+	assert_int_equal(map(ctx, 0x300000, 0x30000, 0x7f0000001000, RW), 0);
+	h = tracking_hwpt(ctx);
+	assert_int_equal(set_tracking(ctx, h, 1), 0);
+	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x306000, 1), 0);
+	/* page_size 0x3000: both ends are multiples of it, bits per 4 KiB */
+	assert_int_equal(get_bitmap(ctx, h, 0x300000, 0x30000, 0x3000, NO_CLEAR, bits, 16), 0);
+	assert_int_equal(bits[0], 1ull << 6);
+	/* iova 0, length 0: [0, UINT64_MAX]; the walk starts in the hole below
+	 * the first area, so it reports nothing and clears nothing */
+	assert_int_equal(get_bitmap(ctx, h, 0, 0, PG, 0, bits, 16), 0);
+	assert_int_equal(popcount_range(bits, 0, 1023), 0);
+	assert_int_equal(get_bitmap(ctx, h, 0x300000, 0x30000, PG, 0, bits, 16), 0);
+	assert_int_equal(bits[0], 1ull << 6);
+	dmakit_iommufd_close(ctx);
+}
+
+/* IOPTE sizes are fixed when an area is first stored in a domain: turning
+ * large pages back on does not remap it. A device that detaches leaves the
+ * user HWPT with its dirty bits, and no device to write. */
+static void test_ioptes_keep_their_size_and_detach(void **state)
+{
+	struct dmakit_iommufd *ctx = open_ctx(true);
+	struct dmakit_iommu_option o = {
+		.size = sizeof(o), .option_id = DMAKIT_IOMMU_OPTION_HUGE_PAGES,
+		.op = DMAKIT_IOMMU_OPTION_OP_SET, .object_id = IOAS, .val64 = 0,
+	};
+	uint64_t bits[32];
+	uint32_t h;
+
+	(void)state;
+	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_OPTION, &o), 0);
+	assert_int_equal(map(ctx, 0x400000, 2 * MB2, 0x7f0000000000, RW), 0);
+	h = tracking_hwpt(ctx);
+	o.val64 = 1;
+	assert_int_equal(dmakit_iommufd_ioctl(ctx, DMAKIT_IOMMU_OPTION, &o), 0);
+	/* a new area now gets 2 MiB IOPTEs; the old one keeps 4 KiB ones */
+	assert_int_equal(map(ctx, 0x800000, MB2, 0x7f0000400000, RW), 0);
+	assert_int_equal(set_tracking(ctx, h, 1), 0);
+	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x400000, 1), 0);
+	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x800000, 1), 0);
+	assert_int_equal(get_bitmap(ctx, h, 0x400000, 3 * MB2, PG, NO_CLEAR, bits, 32), 0);
+	assert_int_equal(popcount_range(bits, 0, 1023), 1);
+	assert_int_equal(popcount_range(bits, 1024, 1535), 512);
+	/* the device leaves: no more DMA, the dirty bits stay readable */
+	assert_int_equal(dmakit_iommufd_detach_device(ctx, h), 0);
+	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x400000, 1), -ENODEV);
+	assert_int_equal(get_bitmap(ctx, h, 0x400000, 3 * MB2, PG, 0, bits, 32), 0);
+	assert_int_equal(popcount_range(bits, 0, 1535), 513);
 	dmakit_iommufd_close(ctx);
 }
 
@@ -482,7 +643,7 @@ static void test_dma_write_faults_and_unmap_drops_dirty_bits(void **state)
 	(void)state;
 	assert_int_equal(map(ctx, 0x100000, 4 * PG, 0x7f0000000000, RW), 0);
 	assert_int_equal(map(ctx, 0x104000, 4 * PG, 0x7f0000100000, RO), 0);
-	assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &h), 0);
+	h = tracking_hwpt(ctx);
 	assert_int_equal(set_tracking(ctx, h, 1), 0);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x100000, 0), -EINVAL);
 	assert_int_equal(dmakit_iommufd_dma_write(ctx, h, UINT64_MAX, 2), -EINVAL);
@@ -518,7 +679,7 @@ static void test_dma_write_rolls_back_on_enomem(void **state)
 		int ret;
 
 		assert_int_equal(map(ctx, 0x100000, 64 * PG, 0x7f0000000000, RW), 0);
-		assert_int_equal(hwpt_alloc(ctx, DEV, IOAS, DIRTY, &h), 0);
+		h = tracking_hwpt(ctx);
 		assert_int_equal(set_tracking(ctx, h, 1), 0);
 		assert_int_equal(dmakit_iommufd_dma_write(ctx, h, 0x120000, PG), 0);
 		dmakit_fault_arm(DMAKIT_FAULT_ALLOC, k, 0);
@@ -551,7 +712,10 @@ int main(void)
 		cmocka_unit_test(test_dirty_bits_are_relative_to_iova_and_no_clear_keeps_them),
 		cmocka_unit_test(test_a_write_dirties_whole_ioptes),
 		cmocka_unit_test(test_the_walk_stops_at_the_first_gap),
-		cmocka_unit_test(test_only_writes_while_tracking_count_and_enable_clears),
+		cmocka_unit_test(test_enable_clears_and_bits_are_per_domain),
+		cmocka_unit_test(test_bitmap_unit_and_the_length_zero_corner),
+		cmocka_unit_test(test_ioptes_keep_their_size_and_detach),
+		cmocka_unit_test(test_the_msi_window_is_reserved_by_attached_devices),
 		cmocka_unit_test(test_dma_write_faults_and_unmap_drops_dirty_bits),
 		cmocka_unit_test(test_dma_write_rolls_back_on_enomem),
 	};
