@@ -39,6 +39,10 @@ int dmakit__dm_init(struct dmakit_discard_manager *dm, enum dmakit_discard_kind 
 	dm->mr = mr;
 	dm->granularity = granularity;
 	dm->nbits = mr->size / granularity + !!(mr->size % granularity);
+	/* The bitmap is allocated whole: past the bound the managers
+	 * document (discard.h), refuse rather than try to allocate. */
+	if (dm->nbits > DMAKIT_DISCARD_MAX_GRANULES)
+		return -EINVAL;
 	words = (dm->nbits + 63) / 64;
 	if (words > SIZE_MAX / sizeof(uint64_t))
 		return -ENOMEM;

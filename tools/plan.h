@@ -27,6 +27,12 @@
 #define PLAN_MAX_WORDS 65536
 /* vIOMMU maps or unmaps of one scenario step (count x repeat). */
 #define PLAN_MAX_OPS 16777216
+/* x86-64 guest physical addresses have at most 52 bits: plan_resolve()
+ * refuses a RAM, maxmem, memory backend or virtio-mem size above 4 PiB,
+ * and a layout (RAM above 4 GiB, then the virtio-mem devices) ending past
+ * it. */
+#define PLAN_MAX_GPA_BITS 52
+#define PLAN_MAX_GPA (1ull << PLAN_MAX_GPA_BITS)
 
 enum plan_machine { PLAN_Q35 = 0, PLAN_PC = 1 };
 enum plan_cvm { PLAN_CVM_NONE = 0, PLAN_CVM_SEV_SNP = 1, PLAN_CVM_TDX = 2 };
@@ -93,6 +99,7 @@ struct plan_vm {
 	 * for the messages of plan_resolve(); empty: the source as a whole. */
 	char maxmem_where[PLAN_WHERE_LEN];
 	char ram_memdev_where[PLAN_WHERE_LEN];
+	char ram_where[PLAN_WHERE_LEN];  /* where the RAM size (-m) was given */
 	enum plan_cvm cvm;
 	enum plan_viommu viommu;
 	bool caching_mode;       /* intel-iommu caching-mode=on */
@@ -194,6 +201,17 @@ struct plan_build_opts {
 	 * does. Off by default: plan computes the figure instead. */
 	bool model_page_tables;
 };
+
+/* Where plan_layout_build() puts guest RAM and the virtio-mem devices
+ * (docs/plan.md): addresses saturate at UINT64_MAX instead of wrapping.
+ * Needs a resolved VM (plan_resolve() sets the devices' sizes). */
+struct plan_placement {
+	uint64_t below_4g, above_4g;
+	uint64_t ram_end;                    /* the first address past RAM */
+	uint64_t vmem_addr[PLAN_MAX_VMEMS];
+	uint64_t vmem_end[PLAN_MAX_VMEMS];   /* the first address past each */
+};
+void plan_layout_place(const struct plan_vm *vm, struct plan_placement *p);
 
 int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		      const struct plan_build_opts *o, struct plan_layout *L,

@@ -27,6 +27,56 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
+/* @v rounded up to a multiple of @a (> 0), UINT64_MAX if that wraps. */
+static uint64_t align_up_sat(uint64_t v, uint64_t a)
+{
+	uint64_t r;
+
+	if (__builtin_add_overflow(v, a - 1, &r))
+		return UINT64_MAX;
+	return r / a * a;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static const struct plan_backend *backend_of(const struct plan_vm *vm, const char *id);
+
+void plan_layout_place(const struct plan_vm *vm, struct plan_placement *p)
+{
+	uint64_t lowmem, devbase;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	/* The RAM split (hw/i386/pc_q35.c, pc_piix.c). */
+	if (vm->machine == PLAN_Q35)
+		lowmem = vm->ram >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
+	else
+		lowmem = vm->ram >= 0xe0000000ull ? 0xc0000000ull : 0xe0000000ull;
+	p->below_4g = vm->ram < lowmem ? vm->ram : lowmem;
+	p->above_4g = vm->ram - p->below_4g;
+	p->ram_end = p->above_4g ? add_sat(FOUR_G, p->above_4g) : p->below_4g;
+	/* Device memory (memory hotplug area): from ALIGN_UP(4 GiB + above,
+	 * 1 GiB), each device at its block size's alignment. */
+	devbase = align_up_sat(add_sat(FOUR_G, p->above_4g), DMAKIT_GiB);
+	for (i = 0; i < vm->nr_vmems && i < PLAN_MAX_VMEMS; i++) {
+		const struct plan_vmem *m = &vm->vmems[i];
+		const struct plan_backend *b = backend_of(vm, m->memdev);
+		uint64_t bps = b && b->page_size ? b->page_size : 4096;
+		uint64_t bs = m->block_size ? m->block_size
+					    : dmakit_virtio_mem_default_block_size(bps, 4096,
+										   2ull << 20);
+
+		p->vmem_addr[i] = align_up_sat(devbase, bs ? bs : 1);
+		devbase = add_sat(p->vmem_addr[i], m->size);
+		p->vmem_end[i] = devbase;
+	}
+}
+
 static int add_sec(struct dmakit_address_space *as, struct dmakit_memory_region *mr,
 		   uint64_t off, uint64_t gpa, uint64_t size, bool ro, char *err, size_t errlen)
 {
@@ -64,19 +114,16 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		      const struct plan_build_opts *o, struct plan_layout *L,
 		      char *err, size_t errlen)
 {
-	uint64_t lowmem, below, above, devbase, low_end;
+	struct plan_placement place;
+	uint64_t below, above, low_end;
 	size_t i, k;
 	int r;
 
 	memset(L, 0, sizeof(*L));
 	L->max_memslots = vm->kvm ? DMAKIT_KVM_X86_MAX_MEMSLOTS : DMAKIT_TCG_MAX_MEMSLOTS;
-	/* The RAM split (hw/i386/pc_q35.c, pc_piix.c). */
-	if (vm->machine == PLAN_Q35)
-		lowmem = vm->ram >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
-	else
-		lowmem = vm->ram >= 0xe0000000ull ? 0xc0000000ull : 0xe0000000ull;
-	below = vm->ram < lowmem ? vm->ram : lowmem;
-	above = vm->ram - below;
+	plan_layout_place(vm, &place);
+	below = place.below_4g;
+	above = place.above_4g;
 	L->below_4g = below;
 	L->above_4g = above;
 
@@ -113,14 +160,12 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		    (r = add_sec(L->sysmem, L->bios_mr, 0, FOUR_G - 0x40000, 0x40000, true, err, errlen)) < 0)
 			goto fail;
 	}
-	/* Device memory (memory hotplug area): from ALIGN_UP(4 GiB + above, 1 GiB). */
-	devbase = align_up(FOUR_G + above, DMAKIT_GiB);
+	/* Device memory (memory hotplug area): plan_layout_place(). */
 	for (i = 0; i < vm->nr_vmems; i++) {
 		const struct plan_vmem *m = &vm->vmems[i];
 		const struct plan_backend *b = backend_of(vm, m->memdev);
 		struct dmakit_virtio_mem_config c;
 		char warn[256];
-		uint64_t bs;
 
 		dmakit_virtio_mem_config_init(&c);
 		c.name = m->id;
@@ -135,10 +180,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		c.dynamic_memslots = m->dynamic_memslots;
 		c.unplugged_inaccessible = true;
 		c.memslot_limit = 256; /* memory_device's soft limit with KVM's 32764 */
-		bs = m->block_size ? m->block_size
-				   : dmakit_virtio_mem_default_block_size(c.backend_page_size, 4096,
-									  c.thp_size);
-		c.addr = align_up(devbase, bs);
+		c.addr = place.vmem_addr[i];
 		r = dmakit_virtio_mem_create(&c, &L->vmem[i], warn, sizeof(warn), err, errlen);
 		if (r < 0) {
 			char tmp[256];
@@ -148,7 +190,6 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 			goto fail;
 		}
 		L->vmem_addr[i] = c.addr;
-		devbase = c.addr + m->size;
 		if (!m->hotplug &&
 		    (r = dmakit_virtio_mem_plug_device(L->vmem[i], L->sysmem, err, errlen)) < 0)
 			goto fail;

@@ -155,6 +155,7 @@ int plan_parse_libvirt(const char *path, struct plan_vm *vm, char *err, size_t e
 			 xmlGetLineNo(n));
 		goto out;
 	}
+	snprintf(vm->ram_where, sizeof(vm->ram_where), "%s:%ld", path, xmlGetLineNo(n));
 	n = child(root, "maxMemory");
 	if (n) {
 		if (size_elem(n, path, &vm->maxmem, err, errlen) < 0)

@@ -517,6 +517,7 @@ static int qemu_m(struct plan_vm *vm, const char *arg, const char *where, char *
 				seterr(err, errlen, "%s: -m: bad size '%s'", where, v);
 				return -1;
 			}
+			snprintf(vm->ram_where, sizeof(vm->ram_where), "%s", where);
 		} else if (!strcmp(k, "maxmem")) {
 			if (plan_parse_size(v, 1ull << 20, &vm->maxmem) < 0) {
 				seterr(err, errlen, "%s: -m: bad size '%s' for maxmem", where, v);
@@ -900,6 +901,8 @@ static int scen_line(struct sline *l, struct plan_vm *vm, struct plan_host *host
 			seterr(err, errlen, "%s:%u: machine: bad size '%s' for ram", l->path, l->line, v);
 			return -1;
 		}
+		if (v)
+			snprintf(vm->ram_where, sizeof(vm->ram_where), "%s:%u", l->path, l->line);
 		if (s_size(l, "maxmem", false, &vm->maxmem, err, errlen) < 0)
 			return -1;
 		if (sget(l, "maxmem"))
@@ -1203,8 +1206,25 @@ out:
 
 /* ------------------------------------------------------------------------ */
 
+/* Past the 52-bit guest physical address space: "larger than ...". */
+static int too_large(const char *where, const char *what, uint64_t size, char *err,
+		     size_t errlen)
+{
+	char sz[32];
+
+	if (size <= PLAN_MAX_GPA)
+		return 0;
+	plan_fmt_size(sz, sizeof(sz), size);
+	seterr(err, errlen, "%s: %s (%s) is larger than the guest physical address space "
+	       "(%d bits: 4 PiB)", where, what, sz, PLAN_MAX_GPA_BITS);
+	return -1;
+}
+
 int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 {
+	struct plan_placement place;
+	const char *ram_where = vm->ram_where[0] ? vm->ram_where : vm->source;
+	char what[PLAN_ID_LEN + 64];
 	size_t i, j;
 
 	/* QEMU refuses two objects with one id; so does plan (a look-up would
@@ -1224,6 +1244,17 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 				return -1;
 			}
 
+	/* Sizes that cannot exist: nothing is allocated for them below. */
+	if (too_large(ram_where, "the RAM size", vm->ram, err, errlen) < 0 ||
+	    (vm->maxmem && too_large(vm->maxmem_where[0] ? vm->maxmem_where : vm->source,
+				     "maxmem", vm->maxmem, err, errlen) < 0))
+		return -1;
+	for (i = 0; i < vm->nr_backends; i++) {
+		snprintf(what, sizeof(what), "memory backend '%s': the size", vm->backends[i].id);
+		if (too_large(vm->backends[i].where, what, vm->backends[i].size, err, errlen) < 0)
+			return -1;
+	}
+
 	if (vm->ram_memdev[0]) {
 		struct plan_backend *b = find_backend(vm, vm->ram_memdev);
 
@@ -1233,6 +1264,8 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 			return -1;
 		}
 		vm->ram = b->size;
+		if (!vm->ram_where[0])
+			ram_where = b->where;
 	}
 	for (i = 0; i < vm->nr_vmems; i++) {
 		struct plan_vmem *m = &vm->vmems[i];
@@ -1263,6 +1296,29 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 		       vm->maxmem_where[0] ? vm->maxmem_where : vm->source);
 		return -1;
 	}
+	/* Every size fits 52 bits, so the layout's sums cannot wrap; its end
+	 * must fit too. */
+	plan_layout_place(vm, &place);
+	if (place.ram_end > PLAN_MAX_GPA) {
+		char sz[32];
+
+		plan_fmt_size(sz, sizeof(sz), vm->ram);
+		seterr(err, errlen, "%s: the RAM (%s, all but the first 2 or 3 GiB of it above 4 GiB) "
+		       "ends at 0x%" PRIx64 ", past the guest physical address space (%d bits: 4 PiB)",
+		       ram_where, sz, place.ram_end, PLAN_MAX_GPA_BITS);
+		return -1;
+	}
+	for (i = 0; i < vm->nr_vmems; i++)
+		/* (A block size above the device's size: the library refuses
+		 * it with QEMU's message when the layout is built.) */
+		if (place.vmem_end[i] > PLAN_MAX_GPA && vm->vmems[i].block_size <= vm->vmems[i].size) {
+			seterr(err, errlen, "%s: virtio-mem '%s': placed at 0x%" PRIx64 " after the RAM "
+			       "and the devices before it, it ends at 0x%" PRIx64 ", past the guest "
+			       "physical address space (%d bits: 4 PiB)",
+			       vm->vmems[i].where, vm->vmems[i].id, place.vmem_addr[i],
+			       place.vmem_end[i], PLAN_MAX_GPA_BITS);
+			return -1;
+		}
 	return 0;
 }
 

@@ -71,6 +71,10 @@ expect qemu-bad-size 2 "q_size.qemu:2: -m: bad size '4X'" -- plan q_size.qemu
 printf 'qemu-system-x86_64\n  -m "4\nG"\n' > q_ctl.qemu
 expect qemu-control-character 2 "q_ctl.qemu:2: -m: bad size '4\\\\nG'" -- plan q_ctl.qemu
 expect qemu-size-overflow 2 "argument 2 \('99999999999T'\): -m: bad size '99999999999T'" -- plan -- -m 99999999999T
+printf 'qemu-system-x86_64 -m 4G\n -object memory-backend-memfd,id=m1,size=81048576G\n' > q_gpa.qemu
+expect qemu-size-past-address-space 2 "q_gpa.qemu:2: memory backend 'm1': the size \(79149 TiB\) is larger than the guest physical address space \(52 bits: 4 PiB\)" -- plan q_gpa.qemu
+printf 'qemu-system-x86_64 -m 4G\n -object memory-backend-memfd,id=m1,size=4P\n -device virtio-mem-pci,id=vm0,memdev=m1\n' > q_end.qemu
+expect qemu-layout-past-address-space 2 "q_end.qemu:3: virtio-mem 'vm0': placed at 0x180000000 .*ends at 0x10000180000000, past the guest physical address space" -- plan q_end.qemu
 printf 'qemu-system-x86_64 -m 4G\n -device virtio-mem-pci,id=vm0\n' > q_key.qemu
 expect qemu-missing-key 2 "q_key.qemu:2: -device virtio-mem-pci: missing memdev=" -- plan q_key.qemu
 printf 'qemu-system-x86_64 -m 4G\n -device virtio-mem-pci,id=vm0,memdev=nope\n' > q_ref.qemu

@@ -126,6 +126,23 @@ static inline void fz_check_resolved(const struct plan_vm *vm, const char *path)
 	FZ_CHECK(!vm->maxmem || vm->maxmem >= vm->ram, "maxmem %" PRIu64 " < ram %" PRIu64,
 		 vm->maxmem, vm->ram);
 	FZ_SOFT(vm->ram > 0, "%s: accepted with ram 0", path);
+	/* Nothing past the 52-bit guest physical address space. */
+	{
+		struct plan_placement pl;
+
+		FZ_CHECK(vm->ram <= PLAN_MAX_GPA && vm->maxmem <= PLAN_MAX_GPA,
+			 "ram %" PRIu64 " or maxmem %" PRIu64 " past 2^52", vm->ram, vm->maxmem);
+		for (i = 0; i < vm->nr_backends; i++)
+			FZ_CHECK(vm->backends[i].size <= PLAN_MAX_GPA,
+				 "backend '%s': size %" PRIu64 " past 2^52", vm->backends[i].id,
+				 vm->backends[i].size);
+		plan_layout_place(vm, &pl);
+		FZ_CHECK(pl.ram_end <= PLAN_MAX_GPA, "RAM ends at 0x%" PRIx64, pl.ram_end);
+		for (i = 0; i < vm->nr_vmems; i++)
+			FZ_CHECK(pl.vmem_end[i] <= PLAN_MAX_GPA ||
+					 vm->vmems[i].block_size > vm->vmems[i].size,
+				 "virtio-mem '%s' ends at 0x%" PRIx64, vm->vmems[i].id, pl.vmem_end[i]);
+	}
 	/* QEMU refuses a duplicate id; the readers keep both, and every
 	 * look-up (plan_resolve, the layout, the steps) takes the first. */
 	for (i = 0; i < vm->nr_backends; i++)
