@@ -840,7 +840,7 @@ static int compare_profiles(int argc, char **argv, const struct plan_host *flags
 		memset(&L, 0, sizeof(L));
 		r = plan_layout_build(&vm, &host, &bo, &L, err, sizeof(err));
 		if (r < 0) {
-			cli_error("%s: %s", vm.source, err);
+			cli_error("%s", err);
 			plan_layout_destroy(&L);
 			return CLI_EXIT_USAGE;
 		}
@@ -958,7 +958,7 @@ int cmd_plan(int argc, char **argv)
 		plan_host_take_file(&host, &fhost);
 	r = plan_layout_build(&vm, &host, &bo, &L, err, sizeof(err));
 	if (r < 0) {
-		cli_error("%s: %s", vm.source, err);
+		cli_error("%s", err);
 		plan_layout_destroy(&L);
 		return r == -EINVAL || r == -EPERM ? CLI_EXIT_USAGE : CLI_EXIT_FAILS;
 	}

@@ -362,13 +362,15 @@ int cmd_sim(int argc, char **argv)
 		for (i = 0; i < vm.nr_steps; i++) {
 			struct rec *c = &recs[n++];
 			uint64_t fails = 0;
+			bool bad = false;
 
 			if (tty)
 				progress(i, vm.nr_steps, vm.steps[i].label);
 			c->label = vm.steps[i].label;
 			c->line = vm.steps[i].line;
-			r = plan_layout_step(&vm, &L, &vm.steps[i], &fails, c->msg, sizeof(c->msg));
-			if (r == -EINVAL || r == -ENOENT) {
+			r = plan_layout_step(&vm, &L, &vm.steps[i], &fails, &bad, c->msg,
+					     sizeof(c->msg));
+			if (bad) {
 				if (tty)
 					fputc('\n', stderr);
 				cli_error("%s:%u: %s: %s", vm.source, vm.steps[i].line, vm.steps[i].label, c->msg);

@@ -213,15 +213,22 @@ struct plan_placement {
 };
 void plan_layout_place(const struct plan_vm *vm, struct plan_placement *p);
 
+/* Build the VM's memory map, containers and listeners. On error, @err is
+ * one line: the listener's refusal (QEMU's message) as QEMU prints it, and
+ * anything else prefixed with where it comes from (FILE:LINE, the argument,
+ * or the source as a whole). */
 int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		      const struct plan_build_opts *o, struct plan_layout *L,
 		      char *err, size_t errlen);
 void plan_layout_destroy(struct plan_layout *L);
 /* Run one step (all its repeats); 0, or the first -errno with its message
- * in err; *fails counts the guest operations that were refused. -EINVAL
- * and -ENOENT mean the step does not fit the VM (bad scenario). */
+ * in err; *fails counts the guest operations that were refused. *bad is
+ * set when the step does not fit the VM (a bad scenario: no such device,
+ * not a confidential guest, an address outside guest RAM, ...), as opposed
+ * to an operation the kernel refused, whatever its errno. */
 int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L,
-		     const struct plan_step *s, uint64_t *fails, char *err, size_t errlen);
+		     const struct plan_step *s, uint64_t *fails, bool *bad, char *err,
+		     size_t errlen);
 
 /* Keep a message that echoes input values on one line: rewrite every
  * control character of @msg (a NUL-terminated string in a buffer of @len

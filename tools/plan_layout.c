@@ -116,6 +116,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 {
 	struct plan_placement place;
 	uint64_t below, above, low_end;
+	bool located = false; /* err already names where it comes from */
 	size_t i, k;
 	int r;
 
@@ -132,8 +133,18 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 	if ((r = mk_mr("pc.ram", DMAKIT_MR_RAM, vm->ram, HVA_RAM, false, &L->ram_mr)) < 0)
 		goto fail_msg;
 	if (vm->cvm != PLAN_CVM_NONE &&
-	    (r = dmakit_guest_memfd_create(L->ram_mr, 4096, &L->gmfd)) < 0)
-		goto fail_msg;
+	    (r = dmakit_guest_memfd_create(L->ram_mr, 4096, &L->gmfd)) < 0) {
+		if (r != -EINVAL)
+			goto fail_msg;
+		/* Past DMAKIT_DISCARD_MAX_GRANULES 4 KiB pages (16 TiB). */
+		snprintf(err, errlen, "%s: a confidential guest's RAM is tracked per 4 KiB page: "
+			 "at most %llu GiB (the RAM is %llu GiB)",
+			 vm->ram_where[0] ? vm->ram_where : vm->source,
+			 (unsigned long long)((DMAKIT_DISCARD_MAX_GRANULES * 4096) >> 30),
+			 (unsigned long long)(vm->ram >> 30));
+		located = true;
+		goto fail;
+	}
 	/* pc.ram below 640 KiB (below 768 KiB without a VGA, whose window
 	 * 0xa0000-0xbffff is otherwise RAM), the legacy hole (option ROMs, BIOS
 	 * shadow), pc.ram from 1 MiB to the split, the rest above 4 GiB. */
@@ -187,12 +198,19 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 
 			snprintf(tmp, sizeof(tmp), "%s", err);
 			snprintf(err, errlen, "%s: virtio-mem '%s': %s", m->where, m->id, tmp);
+			located = true;
 			goto fail;
 		}
 		L->vmem_addr[i] = c.addr;
 		if (!m->hotplug &&
-		    (r = dmakit_virtio_mem_plug_device(L->vmem[i], L->sysmem, err, errlen)) < 0)
+		    (r = dmakit_virtio_mem_plug_device(L->vmem[i], L->sysmem, err, errlen)) < 0) {
+			char tmp[256];
+
+			snprintf(tmp, sizeof(tmp), "%s", err);
+			snprintf(err, errlen, "%s: virtio-mem '%s': %s", m->where, m->id, tmp);
+			located = true;
 			goto fail;
+		}
 	}
 	L->as = L->sysmem;
 	if (vm->viommu != PLAN_VIOMMU_NONE) {
@@ -263,6 +281,8 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		}
 		r = dmakit_listener_create(c, L->as, &lc, &pc->listener, err, errlen);
 		if (r < 0) {
+			/* QEMU's own refusal, as it prints it: an outcome of the
+			 * VM on this host, not a place in the input. */
 			dmakit_container_close(c);
 			pc->listener = NULL;
 			plan_escape_message(err, errlen); /* region names are ids */
@@ -274,6 +294,12 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 fail_msg:
 	snprintf(err, errlen, "building the layout: %s", dmakit_strerror(r));
 fail:
+	if (!located) {
+		char tmp[256];
+
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		snprintf(err, errlen, "%s: %s", vm->source, tmp);
+	}
 	plan_escape_message(err, errlen); /* the ids are echoed */
 	if (r >= 0)
 		r = -EINVAL;
@@ -319,7 +345,7 @@ static int vmem_index(const struct plan_vm *vm, const char *id)
 #define GUEST_REQUEST (128ull << 20)
 
 static int step_plug(const struct plan_vm *vm, struct plan_layout *L, const struct plan_step *s,
-		     uint64_t *fails, char *err, size_t errlen)
+		     uint64_t *fails, bool *bad, char *err, size_t errlen)
 {
 	int i = vmem_index(vm, s->dev);
 	struct dmakit_virtio_mem *d;
@@ -328,6 +354,7 @@ static int step_plug(const struct plan_vm *vm, struct plan_layout *L, const stru
 
 	if (i < 0 || !L->vmem[i]) {
 		snprintf(err, errlen, "no virtio-mem device '%s'", s->dev);
+		*bad = true;
 		return -ENOENT;
 	}
 	d = L->vmem[i];
@@ -394,19 +421,21 @@ static int step_plug(const struct plan_vm *vm, struct plan_layout *L, const stru
 }
 
 static int step_convert(struct plan_layout *L, const struct plan_step *s, uint64_t gpa,
-			uint64_t *fails, char *err, size_t errlen)
+			uint64_t *fails, bool *bad, char *err, size_t errlen)
 {
 	struct dmakit_section sec;
 	int r;
 
 	if (!L->gmfd) {
 		snprintf(err, errlen, "not a confidential guest (cvm=none): nothing to convert");
+		*bad = true;
 		return -EINVAL;
 	}
 	if (dmakit_as_find_section(L->sysmem, gpa, &sec) < 0 || sec.mr != L->ram_mr ||
 	    s->size > sec.gpa + sec.size - gpa || gpa % 4096 || s->size % 4096) {
 		snprintf(err, errlen, "gpa 0x%" PRIx64 " size 0x%" PRIx64 " is not 4 KiB-aligned guest RAM of one section",
 			 gpa, s->size);
+		*bad = true;
 		return -EINVAL;
 	}
 	r = dmakit_guest_memfd_convert(L->gmfd, sec.offset_in_region + (gpa - sec.gpa), s->size,
@@ -447,7 +476,7 @@ static int q_push(struct plan_layout *L, uint64_t iova, uint64_t size)
 }
 
 static int step_viommu(struct plan_layout *L, const struct plan_step *s, uint64_t *fails,
-		       char *err, size_t errlen)
+		       bool *bad, char *err, size_t errlen)
 {
 	uint64_t i, first_err = 0;
 	char e[512];
@@ -455,6 +484,7 @@ static int step_viommu(struct plan_layout *L, const struct plan_step *s, uint64_
 
 	if (!L->iommu_mr) {
 		snprintf(err, errlen, "no vIOMMU in this VM (machine viommu=intel|virtio)");
+		*bad = true;
 		return -EINVAL;
 	}
 	if (s->kind == STEP_VIOMMU_MAP) {
@@ -463,6 +493,7 @@ static int step_viommu(struct plan_layout *L, const struct plan_step *s, uint64_
 
 		if (s->size == 0 || (s->size & (s->size - 1)) || s->size > VIOMMU_AS_SIZE) {
 			snprintf(err, errlen, "viommu-map: size must be a power of two, at most 256 TiB");
+			*bad = true;
 			return -EINVAL;
 		}
 		for (i = 0; i < s->count; i++) {
@@ -507,19 +538,20 @@ static int step_viommu(struct plan_layout *L, const struct plan_step *s, uint64_
 }
 
 int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L, const struct plan_step *s,
-		     uint64_t *fails, char *err, size_t errlen)
+		     uint64_t *fails, bool *bad, char *err, size_t errlen)
 {
 	unsigned int rep;
 	int r = 0, first = 0;
 	char e[512];
 
 	err[0] = '\0';
+	*bad = false;
 	for (rep = 0; rep < (s->repeat ? s->repeat : 1); rep++) {
 		e[0] = '\0';
 		switch (s->kind) {
 		case STEP_PLUG:
 		case STEP_UNPLUG:
-			r = step_plug(vm, L, s, fails, e, sizeof(e));
+			r = step_plug(vm, L, s, fails, bad, e, sizeof(e));
 			break;
 		case STEP_HOTPLUG: {
 			int i = vmem_index(vm, s->dev);
@@ -540,15 +572,15 @@ int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L, const stru
 				snprintf(e, sizeof(e), "gpa 0x%" PRIx64 " + %u x size 0x%" PRIx64 " wraps",
 					 s->gpa, rep, s->size);
 				r = -EINVAL;
-				(*fails)++;
+				*bad = true;
 				break;
 			}
-			r = step_convert(L, s, gpa, fails, e, sizeof(e));
+			r = step_convert(L, s, gpa, fails, bad, e, sizeof(e));
 		}
 			break;
 		case STEP_VIOMMU_MAP:
 		case STEP_VIOMMU_UNMAP:
-			r = step_viommu(L, s, fails, e, sizeof(e));
+			r = step_viommu(L, s, fails, bad, e, sizeof(e));
 			break;
 		default:
 			break;
@@ -558,7 +590,7 @@ int plan_layout_step(const struct plan_vm *vm, struct plan_layout *L, const stru
 			snprintf(err, errlen, "%s", e);
 			plan_escape_message(err, errlen);
 		}
-		if (r == -EINVAL || r == -ENOENT)
+		if (*bad)
 			break; /* the scenario is wrong, not the VM */
 	}
 	return first;

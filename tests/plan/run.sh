@@ -69,6 +69,9 @@ printf 'machine type=q35 ram=4G\nshare gpa=0x100000 size=12k3\n' > "$tmp/s3.scen
 bad scenario-bad-size "s3.scenario:2: share: bad size '12k3' for size" sim "$tmp/s3.scenario"
 printf 'machine type=q35 ram=4G\nshare gpa=0x100000 size=4K\n' > "$tmp/s4.scenario"
 bad scenario-not-cvm "s4.scenario:2: share: not a confidential guest" sim "$tmp/s4.scenario"
+# a layout error names its line once (not 'FILE: FILE:LINE: ...')
+printf 'qemu-system-x86_64 -m 4G,maxmem=64G,slots=2\n -object memory-backend-ram,id=m0,size=1G\n -device virtio-mem-pci,id=vm0,memdev=m0,block-size=2G\n' > "$tmp/vmblock.qemu"
+bad layout-error-one-location "^dmakit: [^ ]*vmblock.qemu:3: virtio-mem 'vm0': 'memdev' size has to be multiples of 'block-size'" plan "$tmp/vmblock.qemu"
 bad sim-strategy "--strategy: bad value 'fast'" sim --strategy fast examples/sim/viommu-pmd.scenario
 bad missing-file "nope.qemu: No such file or directory" plan nope.qemu
 
