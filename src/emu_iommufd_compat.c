@@ -13,6 +13,13 @@
  * type1 requests the compat way: DMA_AVAIL U32_MAX, no MIGRATION cap, no
  * dma_entry_limit, UPDATE_VADDR unsupported, v1 unmaps split exactly,
  * DIRTY_PAGES ENOTTY.
+ *
+ * The library's safety caps (container.h: max_mappings,
+ * max_bookkeeping_bytes) are checked here, after the compat layer has
+ * answered: a MAP_DMA it accepted past a cap is undone at once (an exact
+ * unmap of the one area it made) and answered -ENOMEM, so every errno of
+ * the kernel's own checks (EEXIST, EINVAL, EOVERFLOW, ENOMEM for memlock)
+ * comes first, and nothing is left changed.
  */
 #include <errno.h>
 #include <string.h>
@@ -27,6 +34,8 @@ struct compat {
 	struct dmakit_iommufd *ctx;
 	uint32_t ioas_id;
 	uint32_t hwpt_id;
+	uint64_t max_mappings;          /* 0: no cap */
+	uint64_t max_bookkeeping_bytes; /* 0: no cap */
 };
 
 static int compat_open(const struct dmakit_container_config *cfg, void **state)
@@ -40,6 +49,8 @@ static int compat_open(const struct dmakit_container_config *cfg, void **state)
 	c = dmakit__calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->max_mappings = cfg->max_mappings;
+	c->max_bookkeeping_bytes = cfg->max_bookkeeping_bytes;
 	dmakit_iommufd_config_init(&icfg);
 	icfg.account_mode = DMAKIT_IOMMUFD_ACCOUNT_MM;
 	icfg.memlock_limit = cfg->memlock_limit;
@@ -75,11 +86,45 @@ static void compat_close(void *state)
 	dmakit__free(c);
 }
 
+/* Would a container holding @mappings mappings be past a cap? (No dirty
+ * bitmaps: the compat layer has no dirty tracking.) */
+static bool past_caps(const struct compat *c, uint64_t mappings)
+{
+	uint64_t bytes;
+
+	if (c->max_mappings && mappings > c->max_mappings)
+		return true;
+	return c->max_bookkeeping_bytes &&
+	       (__builtin_mul_overflow(mappings, (uint64_t)DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING,
+				       &bytes) ||
+		bytes > c->max_bookkeeping_bytes);
+}
+
 static int compat_ioctl(void *state, unsigned long request, void *arg)
 {
 	struct compat *c = state;
+	struct dmakit_vfio_iommu_type1_dma_map *map = arg;
+	struct dmakit_iommufd_stats before, after;
+	int ret;
 
-	return dmakit_iommufd_ioctl(c->ctx, request, arg);
+	if (request != DMAKIT_VFIO_IOMMU_MAP_DMA || !map ||
+	    (!c->max_mappings && !c->max_bookkeeping_bytes))
+		return dmakit_iommufd_ioctl(c->ctx, request, arg);
+	dmakit_iommufd_stats(c->ctx, &before);
+	ret = dmakit_iommufd_ioctl(c->ctx, request, arg);
+	if (ret < 0)
+		return ret;
+	dmakit_iommufd_stats(c->ctx, &after);
+	if (after.areas > before.areas && past_caps(c, after.areas)) {
+		struct dmakit_vfio_iommu_type1_dma_unmap undo = {
+			.argsz = sizeof(undo), .iova = map->iova, .size = map->size,
+		};
+
+		/* One whole area, just made: the exact unmap cannot fail. */
+		dmakit_iommufd_ioctl(c->ctx, DMAKIT_VFIO_IOMMU_UNMAP_DMA, &undo);
+		return -ENOMEM;
+	}
+	return ret;
 }
 
 static int compat_declare_memory(void *state, uint64_t vaddr, uint64_t size)
@@ -139,5 +184,6 @@ const struct dmakit_backend_ops dmakit__emu_iommufd_ops = {
 	.declare_memory = compat_declare_memory,
 	.stats = compat_stats,
 	.seek_mapping = compat_seek_mapping,
+	.checks_caps = true,
 	.device_fd = NULL,
 };

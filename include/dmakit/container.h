@@ -139,9 +139,9 @@ struct dmakit_container_config {
 	 * dma_entry_limit answer), and nothing changes. The cap never
 	 * pre-empts the kernel's own answer: "emu" checks it where its kernel
 	 * allocates the vfio_dma, after every check the kernel makes (EINVAL,
-	 * EOVERFLOW, EEXIST, ENOSPC come first); "emu-iommufd" checks it in the
-	 * container front, skipping requests that cannot allocate (size 0, an
-	 * end that wraps). 0: no cap.
+	 * EOVERFLOW, EEXIST, ENOSPC come first); "emu-iommufd" checks it after
+	 * the compat layer has accepted the MAP_DMA, undoing that one area
+	 * (EEXIST, EINVAL, EOVERFLOW and memlock's ENOMEM come first). 0: no cap.
 	 * The defaults are far above anything dma_entry_limit (at most 2^32-1)
 	 * lets a realistic run reach, so they never change emulated semantics. */
 	uint64_t max_mappings;          /* default DMAKIT_DEFAULT_MAX_MAPPINGS */

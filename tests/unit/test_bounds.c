@@ -220,17 +220,34 @@ static void kernel_errnos_win_at_the_cap(void **state)
 	dmakit_container_close(c);
 }
 
-/* The compat backend is capped by the front: a request that can never
- * allocate (size 0, an end that wraps) still gets the backend's answer. */
+/* The compat backend checks the cap after the compat layer's own checks:
+ * every errno the kernel would give (EEXIST for an overlap, EINVAL for the
+ * reserved MSI window or size 0, EOVERFLOW for a wrapping vaddr) comes
+ * first, and a MAP refused by the cap leaves nothing changed. */
 static void iommufd_compat_cap_lets_bad_requests_through(void **state)
 {
 	struct dmakit_container *c = open_with(DMAKIT_BACKEND_EMU_IOMMUFD, 1, 0);
+	struct dmakit_container_stats before, after;
 
 	(void)state;
 	assert_int_equal(map(c, 0x100000, 0x1000, RW), 0);
+	assert_int_equal(dmakit_container_stats(c, &before), 0);
 	assert_int_equal(map(c, 0x200000, 0x1000, RW), -ENOMEM);
+	assert_int_equal(dmakit_container_stats(c, &after), 0);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(map(c, 0x100000, 0x1000, RW), -EEXIST);
+	assert_int_equal(map(c, 0xfee00000, 0x1000, RW), -EINVAL);
 	assert_int_equal(map(c, 0x200000, 0, RW), -EINVAL);
 	assert_int_equal(map_at(c, 0x5000, 0xffffffffffffb000ull, 0x10000000), -EOVERFLOW);
+	/* the room is still there once a mapping goes */
+	{
+		struct dmakit_vfio_iommu_type1_dma_unmap u = {
+			.argsz = sizeof(u), .iova = 0x100000, .size = 0x1000,
+		};
+
+		assert_int_equal(dmakit_container_unmap_dma(c, &u), 0);
+	}
+	assert_int_equal(map(c, 0x200000, 0x1000, RW), 0);
 	dmakit_container_close(c);
 }
 
