@@ -305,12 +305,16 @@ static inline unsigned int rt_inner_search(const struct rt_inner *inner,
  * values[] are read in lines that only its answer names; a single look-up
  * asks for all of them at once (RT_LEAF_LINES), which turns those rounds
  * into one wait for memory where the misses overlap (docs/engine.md has
- * the figures).
+ * the figures). A batch asks only for lasts[]
+ * (RT_LEAF_KEY_LINES) and names the one line of starts[] and values[]
+ * later, because with a group of look-ups in flight the extra lines cost
+ * more in memory traffic than they save in latency.
  * Inner nodes are not prefetched this way: their pivots' lines are already
  * loaded in parallel by rt_search_line(), and asking for children[] too
  * measured slower.
  */
-#define RT_LEAF_LINES (3 * RT_LEAF_CAP / RT_LINE_KEYS)
+#define RT_LEAF_KEY_LINES (RT_LEAF_CAP / RT_LINE_KEYS)
+#define RT_LEAF_LINES (3 * RT_LEAF_KEY_LINES)
 
 static inline void rt_leaf_prefetch(const void *leaf, unsigned int lines)
 {
@@ -937,6 +941,160 @@ DMAKIT_EXPORT int dmakit_range_table_find(struct dmakit_range_table *table,
 	if (out)
 		rt_leaf_get(leaf, slot, out);
 	return 0;
+}
+
+/*
+ * Batched look-ups. One look-up is a chain of dependent loads: each node's
+ * address comes out of its parent, so its misses cannot overlap one another.
+ * The look-ups of different addresses are independent, though, so a group
+ * of RT_GROUP of them descends in step, one level at a time, and each level
+ * runs as two passes over the group: pass one counts the lines of every
+ * node (its loads were prefetched by the level above) and prefetches the
+ * line of children[] (or starts[] and values[]) its answer names; pass two
+ * finishes each search, reads the child and prefetches it for the next
+ * level. While one address waits for memory, the others' requests are in
+ * flight: the group pays about one latency per level instead of one per
+ * address per level (group prefetching; see docs/engine.md for the
+ * measurements that chose the group size).
+ */
+#ifndef RT_GROUP
+#define RT_GROUP 32
+#endif
+
+static size_t rt_find_group(struct dmakit_range_table *table,
+			    const uint64_t *addrs, unsigned int m,
+			    struct dmakit_range *out, int *results)
+{
+	void *node[RT_GROUP];
+	bool descend[RT_GROUP];
+	unsigned int line[RT_GROUP];
+	uint64_t low[RT_GROUP], high[RT_GROUP];
+	unsigned int height = table->height, level, i, last_descent = RT_GROUP;
+	size_t found = 0;
+
+	/*
+	 * Where each address starts: nowhere when nothing can hold it (empty
+	 * table, or above max_last), at the cached leaf when it falls in the
+	 * last-hit window, else at the root.
+	 */
+	for (i = 0; i < m; i++) {
+		uint64_t key = addrs[i];
+
+		descend[i] = false;
+		if (!table->root || key > table->max_last) {
+			node[i] = NULL;
+		} else if (key >= table->hint_low && key <= table->hint_high) {
+			node[i] = table->hint;
+		} else {
+			node[i] = table->root;
+			descend[i] = true;
+			low[i] = 0;
+			high[i] = table->max_last;
+			last_descent = i;
+		}
+	}
+
+	for (level = 0; level < height && last_descent < RT_GROUP; level++) {
+		bool to_leaf = level + 1 == height;
+
+		/*
+		 * Every look-up reads the root, so it is in cache: one pass,
+		 * without waiting on a prefetch.
+		 */
+		for (i = 0; i < m && level == 0; i++) {
+			const struct rt_inner *inner = node[i];
+			unsigned int slot;
+
+			if (!descend[i])
+				continue;
+			slot = rt_inner_search(inner, addrs[i]);
+			if (slot)
+				low[i] = inner->pivots[slot - 1] + 1;
+			high[i] = inner->pivots[slot];
+			node[i] = inner->children[slot];
+			if (to_leaf)
+				rt_leaf_prefetch(node[i], RT_LEAF_KEY_LINES);
+		}
+		if (level == 0)
+			continue;
+		for (i = 0; i < m; i++) {
+			const struct rt_inner *inner = node[i];
+
+			if (!descend[i])
+				continue;
+			line[i] = rt_search_line(inner->pivots, RT_INNER_CAP, addrs[i]);
+			__builtin_prefetch(&inner->children[line[i] * RT_LINE_KEYS]);
+		}
+		for (i = 0; i < m; i++) {
+			const struct rt_inner *inner = node[i];
+			unsigned int slot;
+
+			if (!descend[i])
+				continue;
+			slot = rt_search_in_line(inner->pivots, line[i], addrs[i]);
+			if (slot)
+				low[i] = inner->pivots[slot - 1] + 1;
+			high[i] = inner->pivots[slot];
+			node[i] = inner->children[slot];
+			if (to_leaf)
+				rt_leaf_prefetch(node[i], RT_LEAF_KEY_LINES);
+		}
+	}
+
+	for (i = 0; i < m; i++) {
+		const struct rt_leaf *leaf = node[i];
+
+		if (!leaf)
+			continue;
+		line[i] = rt_search_line(leaf->lasts, RT_LEAF_CAP, addrs[i]);
+		__builtin_prefetch(&leaf->starts[line[i] * RT_LINE_KEYS]);
+		__builtin_prefetch(&leaf->values[line[i] * RT_LINE_KEYS]);
+	}
+	for (i = 0; i < m; i++) {
+		const struct rt_leaf *leaf = node[i];
+		unsigned int slot;
+
+		if (leaf) {
+			/* addrs[i] <= max_last: the slot holds a range. */
+			slot = rt_search_in_line(leaf->lasts, line[i], addrs[i]);
+			if (leaf->starts[slot] <= addrs[i]) {
+				if (out)
+					rt_leaf_get(leaf, slot, &out[i]);
+				if (results)
+					results[i] = 0;
+				found++;
+				continue;
+			}
+		}
+		if (results)
+			results[i] = -ENOENT;
+	}
+
+	/* The last descent becomes the last-hit cache, as find() leaves it. */
+	if (last_descent < RT_GROUP) {
+		table->hint = node[last_descent];
+		table->hint_low = low[last_descent];
+		table->hint_high = high[last_descent];
+	}
+	return found;
+}
+
+DMAKIT_EXPORT int64_t dmakit_range_table_find_batch(struct dmakit_range_table *table,
+						    const uint64_t *addrs, size_t n,
+						    struct dmakit_range *out,
+						    int *results)
+{
+	size_t done, found = 0;
+
+	if (!table || (n && !addrs) || n > INT64_MAX)
+		return -EINVAL;
+	for (done = 0; done < n; done += RT_GROUP) {
+		unsigned int m = n - done < RT_GROUP ? (unsigned int)(n - done) : RT_GROUP;
+
+		found += rt_find_group(table, addrs + done, m, out ? out + done : NULL,
+				       results ? results + done : NULL);
+	}
+	return (int64_t)found;
 }
 
 DMAKIT_EXPORT int dmakit_range_table_first_overlap(struct dmakit_range_table *table,
