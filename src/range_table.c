@@ -63,7 +63,8 @@
  *      inserts can leave every node behind them completely full (below).
  *   4. The leaf chain visits exactly the leaves of the tree, left to right.
  *   5. table->count, nr_leaves, nr_inners and max_last match the tree; the
- *      last-hit cache is empty or exact (below).
+ *      last-hit cache is empty or exact, and so is its path if it has one
+ *      (below).
  *
  * INSERTION
  *
@@ -103,8 +104,14 @@
  * lower bound lies in it: [hint_low, hint_high] = (the previous leaf's max,
  * this leaf's max]. Both bounds are pivots that the descent has just read, so
  * keeping the cache costs three stores; a look-up inside the window skips the
- * descent. Every change of the ranges (insert, remove, remove_inside) empties
- * the cache; set_value and look-ups keep it.
+ * descent. Every change of the ranges (insert, remove_inside, resize)
+ * empties the cache; set_value and look-ups keep it. remove() is the
+ * exception: it also keeps hint_path, the path from the root to the hint
+ * leaf, and when a removal leaves the tree's shape alone (the leaf keeps
+ * at least its minimum fill) the cache survives it, its high end following
+ * the leaf's max down; the next removal inside the window then starts from
+ * that path. Ascending removals (unmapping consecutive pages) so descend
+ * once per leaf, not once per range. Look-ups set the hint without a path.
  *
  * COSTS
  *
@@ -177,6 +184,15 @@ struct rt_inner {
 	unsigned int count;           /* children held, 1..RT_INNER_CAP */
 };
 
+/*
+ * A root-to-leaf descent: nodes[l] is the inner node at depth l (0 is the
+ * root) and slots[l] the child taken there; the leaf is kept separately.
+ */
+struct rt_path {
+	struct rt_inner *nodes[RT_MAX_HEIGHT];
+	unsigned int slots[RT_MAX_HEIGHT];
+};
+
 struct dmakit_range_table {
 	/* What a look-up reads, together in the first cache line. */
 	void *root;          /* NULL when empty; a leaf when height == 0 */
@@ -189,19 +205,13 @@ struct dmakit_range_table {
 	uint64_t hint_low;
 	uint64_t hint_high;
 	struct rt_leaf *hint;
+	/* hint_path leads from the root to hint (set by remove() only). */
+	bool hint_has_path;
 
 	size_t count;     /* ranges held */
 	size_t nr_leaves; /* leaves allocated, for memory() */
 	size_t nr_inners; /* inner nodes allocated, for memory() */
-};
-
-/*
- * A root-to-leaf descent: nodes[l] is the inner node at depth l (0 is the
- * root) and slots[l] the child taken there; the leaf is kept separately.
- */
-struct rt_path {
-	struct rt_inner *nodes[RT_MAX_HEIGHT];
-	unsigned int slots[RT_MAX_HEIGHT];
+	struct rt_path hint_path;
 };
 
 /*
@@ -512,6 +522,7 @@ static void rt_hint_forget(struct dmakit_range_table *table)
 	table->hint = NULL;
 	table->hint_low = UINT64_MAX;
 	table->hint_high = 0;
+	table->hint_has_path = false;
 }
 
 /*
@@ -588,6 +599,7 @@ static inline struct rt_leaf *rt_lookup_leaf(struct dmakit_range_table *table,
 	table->hint = node;
 	table->hint_low = low;
 	table->hint_high = high;
+	table->hint_has_path = false;
 	return node;
 }
 
@@ -1075,6 +1087,7 @@ static size_t rt_find_group(struct dmakit_range_table *table,
 		table->hint = node[last_descent];
 		table->hint_low = low[last_descent];
 		table->hint_high = high[last_descent];
+		table->hint_has_path = false;
 	}
 	return found;
 }
@@ -1341,28 +1354,65 @@ static void rt_leaf_shrunk(struct dmakit_range_table *table,
 		rt_leaf_rebalance(table, path, leaf);
 }
 
+/*
+ * remove() keeps the last-hit cache and the path to its leaf when it takes a
+ * range out of a leaf without restructuring the tree (no node freed, no
+ * entries moved between nodes), and the next remove() in that leaf's window
+ * starts from that path instead of descending: a run of removals in
+ * ascending order (an unmap of consecutive pages) descends once per leaf.
+ * The path stays exact because nothing but pivots changed; the window's
+ * upper end follows the leaf's max down.
+ */
 DMAKIT_EXPORT int dmakit_range_table_remove(struct dmakit_range_table *table,
 					    uint64_t start,
 					    struct dmakit_range *out)
 {
-	struct rt_path path;
+	struct rt_path *path;
 	struct rt_leaf *leaf;
-	unsigned int slot;
+	unsigned int slot, level;
+	uint64_t low;
 
 	if (!table)
 		return -EINVAL;
+	path = &table->hint_path;
 	if (!table->root || start > table->max_last)
 		return -ENOENT;
-	leaf = rt_descend(table, start, &path);
+	if (table->hint_has_path && start >= table->hint_low &&
+	    start <= table->hint_high) {
+		leaf = table->hint;
+		low = table->hint_low;
+	} else {
+		rt_hint_forget(table);
+		leaf = rt_descend(table, start, path);
+		/* The window's low end: past the pivot left of the deepest slot > 0. */
+		low = 0;
+		for (level = table->height; level-- > 0;) {
+			if (path->slots[level]) {
+				low = path->nodes[level]->pivots[path->slots[level] - 1] + 1;
+				break;
+			}
+		}
+	}
 	slot = rt_leaf_search(leaf, start);
 	if (leaf->starts[slot] != start)
 		return -ENOENT;
 	if (out)
 		rt_leaf_get(leaf, slot, out);
-	rt_hint_forget(table);
 	rt_leaf_remove_at(leaf, slot, 1);
 	table->count--;
-	rt_leaf_shrunk(table, &path, leaf);
+	if (leaf->count == 0 || (leaf->count < RT_LEAF_MIN && leaf->next)) {
+		/* The leaf goes, or merges or borrows: the path is no more. */
+		rt_hint_forget(table);
+		rt_leaf_shrunk(table, path, leaf);
+	} else {
+		/* What rt_leaf_shrunk() does for a leaf that keeps its fill. */
+		if (slot == leaf->count && table->height)
+			rt_path_set_max(path, table->height - 1, rt_leaf_max(leaf));
+		table->hint = leaf;
+		table->hint_low = low;
+		table->hint_high = rt_leaf_max(leaf);
+		table->hint_has_path = true;
+	}
 	rt_update_max_last(table);
 	return 0;
 }
@@ -1567,6 +1617,23 @@ static bool rt_check_node(struct rt_check *check, const void *node,
 	return true;
 }
 
+/* Whether hint_path leads from the root to the hint leaf. */
+static bool rt_check_hint_path(const struct dmakit_range_table *table)
+{
+	const struct rt_path *path = &table->hint_path;
+	const void *node = table->root;
+	unsigned int level;
+
+	for (level = 0; level < table->height; level++) {
+		const struct rt_inner *inner = node;
+
+		if (path->nodes[level] != inner || path->slots[level] >= inner->count)
+			return false;
+		node = inner->children[path->slots[level]];
+	}
+	return node == table->hint;
+}
+
 DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *table)
 {
 	struct rt_check check = { .table = table };
@@ -1594,7 +1661,9 @@ DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *tabl
 		if (!check.hint_seen || table->hint_low != check.hint_low ||
 		    table->hint_high != rt_leaf_max(table->hint))
 			return -EUCLEAN;
-	} else if (table->hint_low <= table->hint_high) {
+		if (table->hint_has_path && !rt_check_hint_path(table))
+			return -EUCLEAN;
+	} else if (table->hint_low <= table->hint_high || table->hint_has_path) {
 		return -EUCLEAN;
 	}
 	return 0;
