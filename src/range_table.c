@@ -436,6 +436,20 @@ static void rt_leaf_remove_at(struct rt_leaf *leaf, unsigned int slot,
 	rt_pad_keys(leaf->lasts, leaf->count, old_count);
 }
 
+/*
+ * rt_leaf_remove_at() for one range, inline: remove() calls it on every
+ * removal, and a one-slot pad is a store, not a call to memset().
+ */
+static inline void rt_leaf_remove_one(struct rt_leaf *leaf, unsigned int slot)
+{
+	unsigned int count = leaf->count - 1;
+
+	if (slot < count)
+		rt_leaf_move(leaf, slot, leaf, slot + 1, count - slot);
+	leaf->count = count;
+	leaf->lasts[count] = RT_PAD;
+}
+
 static uint64_t rt_leaf_max(const struct rt_leaf *leaf)
 {
 	return leaf->lasts[leaf->count - 1];
@@ -1398,7 +1412,7 @@ DMAKIT_EXPORT int dmakit_range_table_remove(struct dmakit_range_table *table,
 		return -ENOENT;
 	if (out)
 		rt_leaf_get(leaf, slot, out);
-	rt_leaf_remove_at(leaf, slot, 1);
+	rt_leaf_remove_one(leaf, slot);
 	table->count--;
 	if (leaf->count == 0 || (leaf->count < RT_LEAF_MIN && leaf->next)) {
 		/* The leaf goes, or merges or borrows: the path is no more. */
