@@ -77,7 +77,8 @@ DMAKIT_EXPORT int dmakit_range_table_find(struct dmakit_range_table *table,
  * calls. The answers are exactly those of @n calls of find(); the batch is
  * faster because the look-ups descend the tree in step and their cache
  * misses overlap instead of following one another.
- * @addrs: @n addresses (any order; repeats are fine).
+ * @addrs: @n addresses, in the table's units (bytes of IOVA space for the
+ * containers), in any order; repeats are fine.
  * @n: how many; 0 does nothing.
  * @out: @n ranges, may be NULL. out[i] gets the range holding addrs[i]
  * (start and last both inclusive, and its value); on a miss out[i] is left
@@ -85,8 +86,9 @@ DMAKIT_EXPORT int dmakit_range_table_find(struct dmakit_range_table *table,
  * @results: @n statuses, may be NULL: results[i] is 0 when addrs[i] was
  * found, -ENOENT when no range holds it (what find() would return).
  * @returns the number of addresses found (0 to @n; @n means no miss), or
- * -EINVAL when @table is NULL, or @addrs is NULL with @n > 0. Like find(),
- * it writes the last-hit cache.
+ * -EINVAL when @table is NULL, @addrs is NULL with @n > 0, or @n exceeds
+ * INT64_MAX (nothing is written then). Like find(), it writes the last-hit
+ * cache.
  */
 DMAKIT_EXPORT int64_t dmakit_range_table_find_batch(struct dmakit_range_table *table,
 						    const uint64_t *addrs, size_t n,
