@@ -63,7 +63,8 @@
  *      inserts can leave every node behind them completely full (below).
  *   4. The leaf chain visits exactly the leaves of the tree, left to right.
  *   5. table->count, nr_leaves, nr_inners and max_last match the tree; the
- *      last-hit cache is empty or exact (below).
+ *      last-hit cache is empty or exact, and so is its path if it has one
+ *      (below).
  *
  * INSERTION
  *
@@ -103,8 +104,14 @@
  * lower bound lies in it: [hint_low, hint_high] = (the previous leaf's max,
  * this leaf's max]. Both bounds are pivots that the descent has just read, so
  * keeping the cache costs three stores; a look-up inside the window skips the
- * descent. Every change of the ranges (insert, remove, remove_inside) empties
- * the cache; set_value and look-ups keep it.
+ * descent. Every change of the ranges (insert, remove_inside, resize)
+ * empties the cache; set_value and look-ups keep it. remove() is the
+ * exception: it also keeps hint_path, the path from the root to the hint
+ * leaf, and when a removal leaves the tree's shape alone (the leaf keeps
+ * at least its minimum fill) the cache survives it, its high end following
+ * the leaf's max down; the next removal inside the window then starts from
+ * that path. Ascending removals (unmapping consecutive pages) so descend
+ * once per leaf, not once per range. Look-ups set the hint without a path.
  *
  * COSTS
  *
@@ -177,6 +184,15 @@ struct rt_inner {
 	unsigned int count;           /* children held, 1..RT_INNER_CAP */
 };
 
+/*
+ * A root-to-leaf descent: nodes[l] is the inner node at depth l (0 is the
+ * root) and slots[l] the child taken there; the leaf is kept separately.
+ */
+struct rt_path {
+	struct rt_inner *nodes[RT_MAX_HEIGHT];
+	unsigned int slots[RT_MAX_HEIGHT];
+};
+
 struct dmakit_range_table {
 	/* What a look-up reads, together in the first cache line. */
 	void *root;          /* NULL when empty; a leaf when height == 0 */
@@ -189,19 +205,15 @@ struct dmakit_range_table {
 	uint64_t hint_low;
 	uint64_t hint_high;
 	struct rt_leaf *hint;
+	/* hint_path leads from the root to hint (set by remove() only). */
+	bool hint_has_path;
+	/* Whether descents prefetch the leaf (see rt_leaf_prefetch()). */
+	bool prefetch_leaves;
 
 	size_t count;     /* ranges held */
 	size_t nr_leaves; /* leaves allocated, for memory() */
 	size_t nr_inners; /* inner nodes allocated, for memory() */
-};
-
-/*
- * A root-to-leaf descent: nodes[l] is the inner node at depth l (0 is the
- * root) and slots[l] the child taken there; the leaf is kept separately.
- */
-struct rt_path {
-	struct rt_inner *nodes[RT_MAX_HEIGHT];
-	unsigned int slots[RT_MAX_HEIGHT];
+	struct rt_path hint_path;
 };
 
 /*
@@ -298,6 +310,41 @@ static inline unsigned int rt_inner_search(const struct rt_inner *inner,
 	return rt_search_in_line(inner->pivots, line, key);
 }
 
+/*
+ * Prefetch the first @lines cache lines of a leaf as soon as its pointer is
+ * known, before it is searched. The search's own loads come in two
+ * dependent rounds (the line count, then the line), and starts[] and
+ * values[] are read in lines that only its answer names; a single look-up
+ * in a large table asks for all of them at once (RT_LEAF_LINES), which
+ * turns those rounds into one wait for memory where the misses overlap. A
+ * batch asks only for lasts[] (RT_LEAF_KEY_LINES) and names the one line of
+ * starts[] and values[] later: with a group of look-ups in flight, the
+ * extra lines cost more in memory traffic than they save in latency. Inner
+ * nodes are not prefetched this way: their pivots' lines are loaded in
+ * parallel by rt_search_line() anyway, and asking for children[] too
+ * measured slower.
+ */
+#define RT_LEAF_KEY_LINES (RT_LEAF_CAP / RT_LINE_KEYS)
+/*
+ * A single descent prefetches its leaf only when the leaves hold more than
+ * 8 MiB: then a leaf is most likely in DRAM, and overlapping its misses
+ * saves a round trip of 150 ns or more (find_random at 1M: 213 -> 184 ns).
+ * In a table whose leaves fit in L2/L3 (65,535 random ranges: 2.5 MB) the
+ * twelve prefetches cost more than the L3 round trip they save
+ * (find_random at 65,535: 50 -> 56 ns), so small tables do without.
+ */
+#define RT_PREFETCH_MIN_LEAVES ((8u << 20) / sizeof(struct rt_leaf))
+#define RT_LEAF_LINES (3 * RT_LEAF_KEY_LINES)
+
+static inline void rt_leaf_prefetch(const void *leaf, unsigned int lines)
+{
+	unsigned int i;
+
+#pragma GCC unroll 16
+	for (i = 0; i < lines; i++)
+		__builtin_prefetch((const char *)leaf + i * 64);
+}
+
 /* ---- nodes ------------------------------------------------------------ */
 
 static struct rt_leaf *rt_leaf_alloc(struct dmakit_range_table *table)
@@ -313,12 +360,14 @@ static struct rt_leaf *rt_leaf_alloc(struct dmakit_range_table *table)
 	leaf->next = NULL;
 	leaf->count = 0;
 	table->nr_leaves++;
+	table->prefetch_leaves = table->nr_leaves > RT_PREFETCH_MIN_LEAVES;
 	return leaf;
 }
 
 static void rt_leaf_free(struct dmakit_range_table *table, struct rt_leaf *leaf)
 {
 	table->nr_leaves--;
+	table->prefetch_leaves = table->nr_leaves > RT_PREFETCH_MIN_LEAVES;
 	rt_free(leaf);
 }
 
@@ -397,6 +446,20 @@ static void rt_leaf_remove_at(struct rt_leaf *leaf, unsigned int slot,
 	rt_leaf_move(leaf, slot, leaf, slot + n, old_count - slot - n);
 	leaf->count = old_count - n;
 	rt_pad_keys(leaf->lasts, leaf->count, old_count);
+}
+
+/*
+ * rt_leaf_remove_at() for one range, inline: remove() calls it on every
+ * removal, and a one-slot pad is a store, not a call to memset().
+ */
+static inline void rt_leaf_remove_one(struct rt_leaf *leaf, unsigned int slot)
+{
+	unsigned int count = leaf->count - 1;
+
+	if (slot < count)
+		rt_leaf_move(leaf, slot, leaf, slot + 1, count - slot);
+	leaf->count = count;
+	leaf->lasts[count] = RT_PAD;
 }
 
 static uint64_t rt_leaf_max(const struct rt_leaf *leaf)
@@ -485,6 +548,7 @@ static void rt_hint_forget(struct dmakit_range_table *table)
 	table->hint = NULL;
 	table->hint_low = UINT64_MAX;
 	table->hint_high = 0;
+	table->hint_has_path = false;
 }
 
 /*
@@ -508,6 +572,8 @@ static inline struct rt_leaf *rt_descend(const struct dmakit_range_table *table,
 		}
 		node = inner->children[slot];
 	}
+	if (table->prefetch_leaves)
+		rt_leaf_prefetch(node, RT_LEAF_LINES);
 	return node;
 }
 
@@ -554,9 +620,12 @@ static inline struct rt_leaf *rt_lookup_leaf(struct dmakit_range_table *table,
 		high = inner->pivots[slot];
 		node = inner->children[slot];
 	}
+	if (table->prefetch_leaves)
+		rt_leaf_prefetch(node, RT_LEAF_LINES);
 	table->hint = node;
 	table->hint_low = low;
 	table->hint_high = high;
+	table->hint_has_path = false;
 	return node;
 }
 
@@ -912,6 +981,152 @@ DMAKIT_EXPORT int dmakit_range_table_find(struct dmakit_range_table *table,
 	return 0;
 }
 
+/*
+ * Batched look-ups. One look-up is a chain of dependent loads: each node's
+ * address comes out of its parent, so its misses cannot overlap one another.
+ * The look-ups of different addresses are independent, though, so a group
+ * of RT_GROUP of them descends in step, one level at a time, and each level
+ * runs as two passes over the group: pass one counts the lines of every
+ * node (a leaf's key lines were prefetched by the level above) and
+ * prefetches the line of children[] (or starts[] and values[]) its answer
+ * names; pass two finishes each search and reads the child. While one
+ * address waits for memory, the others' requests are in flight: the group
+ * pays about one latency per level instead of one per address per level
+ * (group prefetching). The root, in cache for every look-up, takes one
+ * pass. Groups of 8, 16 and 32 were measured; 32 was best at 1M ranges.
+ */
+#ifndef RT_GROUP
+#define RT_GROUP 32
+#endif
+
+static size_t rt_find_group(struct dmakit_range_table *table,
+			    const uint64_t *addrs, unsigned int m,
+			    struct dmakit_range *out, int *results)
+{
+	void *node[RT_GROUP];
+	bool descend[RT_GROUP];
+	unsigned int line[RT_GROUP];
+	unsigned int height = table->height, level, i, last_descent = RT_GROUP;
+	size_t found = 0;
+
+	/*
+	 * Where each address starts: nowhere when nothing can hold it (empty
+	 * table, or above max_last), at the cached leaf when it falls in the
+	 * last-hit window, else at the root.
+	 */
+	for (i = 0; i < m; i++) {
+		uint64_t key = addrs[i];
+
+		descend[i] = false;
+		if (!table->root || key > table->max_last) {
+			node[i] = NULL;
+		} else if (key >= table->hint_low && key <= table->hint_high) {
+			node[i] = table->hint;
+		} else {
+			node[i] = table->root;
+			descend[i] = true;
+			last_descent = i;
+		}
+	}
+
+	for (level = 0; level < height && last_descent < RT_GROUP; level++) {
+		bool to_leaf = level + 1 == height;
+
+		/*
+		 * Every look-up reads the root, so it is in cache: one pass,
+		 * without waiting on a prefetch.
+		 */
+		for (i = 0; i < m && level == 0; i++) {
+			const struct rt_inner *inner = node[i];
+			unsigned int slot;
+
+			if (!descend[i])
+				continue;
+			slot = rt_inner_search(inner, addrs[i]);
+			node[i] = inner->children[slot];
+			if (to_leaf)
+				rt_leaf_prefetch(node[i], RT_LEAF_KEY_LINES);
+		}
+		if (level == 0)
+			continue;
+		for (i = 0; i < m; i++) {
+			const struct rt_inner *inner = node[i];
+
+			if (!descend[i])
+				continue;
+			line[i] = rt_search_line(inner->pivots, RT_INNER_CAP, addrs[i]);
+			__builtin_prefetch(&inner->children[line[i] * RT_LINE_KEYS]);
+		}
+		for (i = 0; i < m; i++) {
+			const struct rt_inner *inner = node[i];
+			unsigned int slot;
+
+			if (!descend[i])
+				continue;
+			slot = rt_search_in_line(inner->pivots, line[i], addrs[i]);
+			node[i] = inner->children[slot];
+			if (to_leaf)
+				rt_leaf_prefetch(node[i], RT_LEAF_KEY_LINES);
+		}
+	}
+
+	for (i = 0; i < m; i++) {
+		const struct rt_leaf *leaf = node[i];
+
+		if (!leaf)
+			continue;
+		line[i] = rt_search_line(leaf->lasts, RT_LEAF_CAP, addrs[i]);
+		__builtin_prefetch(&leaf->starts[line[i] * RT_LINE_KEYS]);
+		__builtin_prefetch(&leaf->values[line[i] * RT_LINE_KEYS]);
+	}
+	for (i = 0; i < m; i++) {
+		const struct rt_leaf *leaf = node[i];
+		unsigned int slot;
+
+		if (leaf) {
+			/* addrs[i] <= max_last: the slot holds a range. */
+			slot = rt_search_in_line(leaf->lasts, line[i], addrs[i]);
+			if (leaf->starts[slot] <= addrs[i]) {
+				if (out)
+					rt_leaf_get(leaf, slot, &out[i]);
+				if (results)
+					results[i] = 0;
+				found++;
+				continue;
+			}
+		}
+		if (results)
+			results[i] = -ENOENT;
+	}
+
+	/*
+	 * The last descent becomes the last-hit cache, as find() leaves it.
+	 * Its path is in cache now, so descending again for the window costs
+	 * less than carrying every address's window through the levels.
+	 */
+	if (last_descent < RT_GROUP)
+		rt_lookup_leaf(table, addrs[last_descent]);
+	return found;
+}
+
+DMAKIT_EXPORT int64_t dmakit_range_table_find_batch(struct dmakit_range_table *table,
+						    const uint64_t *addrs, size_t n,
+						    struct dmakit_range *out,
+						    int *results)
+{
+	size_t done, found = 0;
+
+	if (!table || (n && !addrs) || n > INT64_MAX)
+		return -EINVAL;
+	for (done = 0; done < n; done += RT_GROUP) {
+		unsigned int m = n - done < RT_GROUP ? (unsigned int)(n - done) : RT_GROUP;
+
+		found += rt_find_group(table, addrs + done, m, out ? out + done : NULL,
+				       results ? results + done : NULL);
+	}
+	return (int64_t)found;
+}
+
 DMAKIT_EXPORT int dmakit_range_table_first_overlap(struct dmakit_range_table *table,
 						   uint64_t start, uint64_t last,
 						   struct dmakit_range *out)
@@ -1156,28 +1371,65 @@ static void rt_leaf_shrunk(struct dmakit_range_table *table,
 		rt_leaf_rebalance(table, path, leaf);
 }
 
+/*
+ * remove() keeps the last-hit cache and the path to its leaf when it takes a
+ * range out of a leaf without restructuring the tree (no node freed, no
+ * entries moved between nodes), and the next remove() in that leaf's window
+ * starts from that path instead of descending: a run of removals in
+ * ascending order (an unmap of consecutive pages) descends once per leaf.
+ * The path stays exact because nothing but pivots changed; the window's
+ * upper end follows the leaf's max down.
+ */
 DMAKIT_EXPORT int dmakit_range_table_remove(struct dmakit_range_table *table,
 					    uint64_t start,
 					    struct dmakit_range *out)
 {
-	struct rt_path path;
+	struct rt_path *path;
 	struct rt_leaf *leaf;
-	unsigned int slot;
+	unsigned int slot, level;
+	uint64_t low;
 
 	if (!table)
 		return -EINVAL;
+	path = &table->hint_path;
 	if (!table->root || start > table->max_last)
 		return -ENOENT;
-	leaf = rt_descend(table, start, &path);
+	if (table->hint_has_path && start >= table->hint_low &&
+	    start <= table->hint_high) {
+		leaf = table->hint;
+		low = table->hint_low;
+	} else {
+		rt_hint_forget(table);
+		leaf = rt_descend(table, start, path);
+		/* The window's low end: past the pivot left of the deepest slot > 0. */
+		low = 0;
+		for (level = table->height; level-- > 0;) {
+			if (path->slots[level]) {
+				low = path->nodes[level]->pivots[path->slots[level] - 1] + 1;
+				break;
+			}
+		}
+	}
 	slot = rt_leaf_search(leaf, start);
 	if (leaf->starts[slot] != start)
 		return -ENOENT;
 	if (out)
 		rt_leaf_get(leaf, slot, out);
-	rt_hint_forget(table);
-	rt_leaf_remove_at(leaf, slot, 1);
+	rt_leaf_remove_one(leaf, slot);
 	table->count--;
-	rt_leaf_shrunk(table, &path, leaf);
+	if (leaf->count == 0 || (leaf->count < RT_LEAF_MIN && leaf->next)) {
+		/* The leaf goes, or merges or borrows: the path is no more. */
+		rt_hint_forget(table);
+		rt_leaf_shrunk(table, path, leaf);
+	} else {
+		/* What rt_leaf_shrunk() does for a leaf that keeps its fill. */
+		if (slot == leaf->count && table->height)
+			rt_path_set_max(path, table->height - 1, rt_leaf_max(leaf));
+		table->hint = leaf;
+		table->hint_low = low;
+		table->hint_high = rt_leaf_max(leaf);
+		table->hint_has_path = true;
+	}
 	rt_update_max_last(table);
 	return 0;
 }
@@ -1382,6 +1634,23 @@ static bool rt_check_node(struct rt_check *check, const void *node,
 	return true;
 }
 
+/* Whether hint_path leads from the root to the hint leaf. */
+static bool rt_check_hint_path(const struct dmakit_range_table *table)
+{
+	const struct rt_path *path = &table->hint_path;
+	const void *node = table->root;
+	unsigned int level;
+
+	for (level = 0; level < table->height; level++) {
+		const struct rt_inner *inner = node;
+
+		if (path->nodes[level] != inner || path->slots[level] >= inner->count)
+			return false;
+		node = inner->children[path->slots[level]];
+	}
+	return node == table->hint;
+}
+
 DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *table)
 {
 	struct rt_check check = { .table = table };
@@ -1409,7 +1678,9 @@ DMAKIT_EXPORT int dmakit_range_table_check(const struct dmakit_range_table *tabl
 		if (!check.hint_seen || table->hint_low != check.hint_low ||
 		    table->hint_high != rt_leaf_max(table->hint))
 			return -EUCLEAN;
-	} else if (table->hint_low <= table->hint_high) {
+		if (table->hint_has_path && !rt_check_hint_path(table))
+			return -EUCLEAN;
+	} else if (table->hint_low <= table->hint_high || table->hint_has_path) {
 		return -EUCLEAN;
 	}
 	return 0;

@@ -65,6 +65,8 @@ struct bench_keys {
 /* One sample of every figure of one structure at one size. ns per op. */
 struct bench_sample {
 	double insert_rand, find_rand, xlate_rand, churn_rand, remove_rand;
+	/* the same look-ups as find_rand / xlate_rand, BENCH_BATCH per call */
+	double find_rand_batched, xlate_rand_batched;
 	double insert_seq, find_seq, xlate_seq, remove_seq;
 	/* heap bytes (mallinfo2 delta) per mapping after the build */
 	double heap_rand, heap_seq;
@@ -103,6 +105,15 @@ struct bench_container_sample {
 };
 int bench_container_run(const struct bench_keys *k, bool model_page_tables,
 			struct bench_container_sample *s);
+
+/*
+ * The batched look-ups (find_random_batched, translate_random_batched) hand
+ * the addresses over BENCH_BATCH at a time, the length of a typical
+ * scatter-gather list (a virtio-blk request carries up to 126 segments, a
+ * virtio-net packet a handful): dmakit through its batch API, the baselines,
+ * which have none, by one plain look-up after another.
+ */
+#define BENCH_BATCH 32
 
 /* --- helpers shared by the structures --- */
 

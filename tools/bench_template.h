@@ -13,6 +13,16 @@
  *   int BT_FN(find)(t, addr, &start, &value)   the mapping holding addr
  *   size_t BT_FN(self_bytes)(t)       the structure's own memory count, or 0
  *
+ * and optionally, with BT_HAS_FIND_BATCH defined,
+ *
+ *   size_t BT_FN(find_batch)(t, addrs, n, translate, &sum)
+ *       look up @n <= BENCH_BATCH addresses; add to sum each one's start
+ *       (translate false) or its vaddr, value + (addr - start) (translate
+ *       true); @returns the number of misses.
+ *
+ * A structure without a batch interface gets the plain loop below: one
+ * find() after another, which is what its users would write.
+ *
  * Each loop is timed as one batch (two clock_gettime() calls around it, never
  * one per op). Results are summed and compared with the expected sums after
  * the clock stops, so no structure can skip work or answer wrongly unseen.
@@ -20,6 +30,24 @@
 #include <stdio.h>
 
 #include "bench.h"
+
+#ifndef BT_HAS_FIND_BATCH
+static inline size_t BT_FN(find_batch)(BT_TABLE *t, const uint64_t *addrs, size_t n,
+				       bool translate, uint64_t *sum)
+{
+	size_t i, fails = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t start, value, addr = addrs[i];
+
+		if (BT_FN(find)(t, addr, &start, &value) == 0)
+			*sum += translate ? value + (addr - start) : start;
+		else
+			fails++;
+	}
+	return fails;
+}
+#endif
 
 static uint64_t BT_FN(time_insert)(BT_TABLE *t, const uint64_t *starts, size_t n,
 				   size_t *bad)
@@ -132,6 +160,34 @@ static double BT_FN(time_translate)(BT_TABLE *t, const uint64_t *addrs, size_t n
 	return bench_chunk_median(ns, n);
 }
 
+/*
+ * find or translate, BENCH_BATCH addresses per call of find_batch: the same
+ * addresses and sums as time_find() and time_translate().
+ */
+static double BT_FN(time_batched)(BT_TABLE *t, const uint64_t *addrs, size_t n,
+				  bool translate, uint64_t *sum_out, size_t *bad)
+{
+	size_t i = 0, fails = 0;
+	uint64_t t0, sum = 0, ns[BENCH_CHUNKS];
+	unsigned int c;
+
+	for (c = 0; c < BENCH_CHUNKS; c++) {
+		size_t end = bench_chunk_end(n, c);
+
+		t0 = bench_now_ns();
+		while (i < end) {
+			size_t m = end - i < BENCH_BATCH ? end - i : BENCH_BATCH;
+
+			fails += BT_FN(find_batch)(t, addrs + i, m, translate, &sum);
+			i += m;
+		}
+		ns[c] = bench_now_ns() - t0;
+	}
+	*sum_out = sum;
+	*bad += fails;
+	return bench_chunk_median(ns, n);
+}
+
 /* n live: each op inserts a new mapping, then removes a live one. */
 static double BT_FN(time_churn)(BT_TABLE *t, const uint64_t *ins, const uint64_t *rem,
 				size_t n, size_t *bad)
@@ -209,6 +265,14 @@ static int BT_FN(run_random)(const struct bench_keys *k, struct bench_sample *s)
 			goto fail;
 		s->xlate_rand = BT_FN(time_translate)(t, k->xlate_addrs, k->nlookups, &sum, &bad);
 		if (BT_FN(check)("translate (random)", bad, sum, k->xlate_sum))
+			goto fail;
+		s->find_rand_batched = BT_FN(time_batched)(t, k->find_addrs, k->nlookups, false,
+							   &sum, &bad);
+		if (BT_FN(check)("find (random, batched)", bad, sum, k->find_sum))
+			goto fail;
+		s->xlate_rand_batched = BT_FN(time_batched)(t, k->xlate_addrs, k->nlookups, true,
+							    &sum, &bad);
+		if (BT_FN(check)("translate (random, batched)", bad, sum, k->xlate_sum))
 			goto fail;
 		s->churn_rand = BT_FN(time_churn)(t, k->churn_ins, k->churn_rem, k->nchurn, &bad);
 		if (BT_FN(check)("insert+remove (random)", bad, 0, 0))

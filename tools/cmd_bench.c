@@ -549,6 +549,9 @@ static void build_report(const struct tier_result *results, size_t nr, struct be
 		{ "find_sequential", offsetof(struct bench_sample, find_seq), true },
 		{ "translate_random", offsetof(struct bench_sample, xlate_rand), false },
 		{ "translate_sequential", offsetof(struct bench_sample, xlate_seq), false },
+		{ "find_random_batched", offsetof(struct bench_sample, find_rand_batched), false },
+		{ "translate_random_batched", offsetof(struct bench_sample, xlate_rand_batched),
+		  false },
 		{ "insert_remove_random", offsetof(struct bench_sample, churn_rand), false },
 	};
 	static const struct {

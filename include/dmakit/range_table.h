@@ -23,7 +23,8 @@
  * Thread safety: none inside; a table is owned by one thread at a time (the
  * container above it holds the lock). Even find(), first_overlap() and
  * set_value() write (the last-hit cache), so concurrent readers need
- * exclusive access too; seek() and next() do not write.
+ * exclusive access too (find_batch() as well); seek() and next() do not
+ * write.
  */
 #ifndef DMAKIT_RANGE_TABLE_H
 #define DMAKIT_RANGE_TABLE_H
@@ -69,6 +70,30 @@ DMAKIT_EXPORT int dmakit_range_table_insert(struct dmakit_range_table *table,
 DMAKIT_EXPORT int dmakit_range_table_find(struct dmakit_range_table *table,
 					  uint64_t addr,
 					  struct dmakit_range *out);
+
+/**
+ * dmakit_range_table_find_batch() - dmakit_range_table_find() for @n
+ * addresses at once: what a device model translating a scatter-gather list
+ * calls. The answers are exactly those of @n calls of find(); the batch is
+ * faster because the look-ups descend the tree in step and their cache
+ * misses overlap instead of following one another.
+ * @addrs: @n addresses, in the table's units (bytes of IOVA space for the
+ * containers), in any order; repeats are fine.
+ * @n: how many; 0 does nothing.
+ * @out: @n ranges, may be NULL. out[i] gets the range holding addrs[i]
+ * (start and last both inclusive, and its value); on a miss out[i] is left
+ * as it was.
+ * @results: @n statuses, may be NULL: results[i] is 0 when addrs[i] was
+ * found, -ENOENT when no range holds it (what find() would return).
+ * @returns the number of addresses found (0 to @n; @n means no miss), or
+ * -EINVAL when @table is NULL, @addrs is NULL with @n > 0, or @n exceeds
+ * INT64_MAX (nothing is written then). Like find(), it writes the last-hit
+ * cache.
+ */
+DMAKIT_EXPORT int64_t dmakit_range_table_find_batch(struct dmakit_range_table *table,
+						    const uint64_t *addrs, size_t n,
+						    struct dmakit_range *out,
+						    int *results);
 
 /**
  * dmakit_range_table_first_overlap() - the lowest range that overlaps

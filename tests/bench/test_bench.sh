@@ -29,7 +29,7 @@ with open(sys.argv[1]) as f:
 names = [
     "insert_random", "insert_sequential", "remove_random", "remove_sequential",
     "find_random", "find_sequential", "translate_random", "translate_sequential",
-    "insert_remove_random",
+    "insert_remove_random", "find_random_batched", "translate_random_batched",
 ]
 for model in ("off", "on"):
     for op in ("map_random", "unmap_random", "map_unmap_random",

@@ -411,13 +411,63 @@ static void op_remove_inside(struct dmakit_range_table *t, struct fz *f)
 		FZ_CHECK(log.n == nwant, "remove_inside: %zu callbacks, model %zu", log.n, nwant);
 }
 
+/*
+ * find_batch() of up to 64 addresses: each answer (status, range, untouched
+ * out[] on a miss) and the count must be the model's.
+ */
+static void op_find_batch(struct dmakit_range_table *t, struct fz *f, uint64_t first,
+			  unsigned int n, bool null_out, bool null_results)
+{
+	static const struct dmakit_range untouched = { 0x5a5a, 0xa5a5, 0x5a5a };
+	struct dmakit_range out[64];
+	int results[64];
+	uint64_t addrs[64];
+	size_t hits = 0;
+	unsigned int k;
+	int64_t got;
+
+	addrs[0] = first;
+	for (k = 1; k < n; k++)
+		addrs[k] = draw_addr(f);
+	for (k = 0; k < n; k++) {
+		out[k] = untouched;
+		results[k] = 1;
+	}
+	got = dmakit_range_table_find_batch(t, addrs, n, null_out ? NULL : out,
+					    null_results ? NULL : results);
+	FZ_LOG("find_batch of %u from 0x%" PRIx64 " -> %" PRId64 "\n", n, first, got);
+	for (k = 0; k < n; k++) {
+		long i = model_index_holding(addrs[k]);
+
+		hits += i >= 0;
+		if (!null_results)
+			FZ_CHECK(results[k] == (i < 0 ? -ENOENT : 0), "find_batch 0x%" PRIx64
+				 ": %d, model %d", addrs[k], results[k], i < 0 ? -ENOENT : 0);
+		if (null_out)
+			continue;
+		if (i < 0)
+			same_range(&out[k], &untouched, "find_batch miss");
+		else
+			same_range(&out[k], &M.r[i], "find_batch");
+	}
+	FZ_CHECK(got == (int64_t)hits, "find_batch: %" PRId64 " found, model %zu", got, hits);
+}
+
 static void op_find(struct dmakit_range_table *t, struct fz *f)
 {
 	uint64_t addr = draw_addr(f);
 	long i = model_index_holding(addr);
 	struct dmakit_range out;
-	bool null_out = fz_u8(f) & 1;
-	int got = dmakit_range_table_find(t, addr, null_out ? NULL : &out);
+	uint8_t how = fz_u8(f);
+	bool null_out = how & 1;
+	int got;
+
+	/* Bit 1: the batch interface instead, with 1 + (how >> 2) addresses. */
+	if (how & 2) {
+		op_find_batch(t, f, addr, 1 + (how >> 2), null_out, how & 0x80);
+		return;
+	}
+	got = dmakit_range_table_find(t, addr, null_out ? NULL : &out);
 
 	FZ_LOG("find 0x%" PRIx64 " -> %d\n", addr, got);
 	if (i < 0) {

@@ -1254,6 +1254,178 @@ static void test_sequential_million_bytes_per_range(void **state)
 	dmakit_range_table_destroy(table);
 }
 
+/* ---- batched look-ups ----------------------------------------------------- */
+
+#define BATCH_SENTINEL 0xa5a5a5a5a5a5a5a5ULL
+
+/*
+ * find_batch() over @addrs[0..n) must answer exactly what find() answers
+ * for each address: the count, every status, every range found, and leave
+ * out[i] untouched on a miss; with @out or @results NULL too. The table's
+ * invariants, last-hit cache included, must still hold afterwards.
+ */
+static void assert_batch_matches_find(struct dmakit_range_table *table,
+				      const uint64_t *addrs, size_t n)
+{
+	struct dmakit_range *out = malloc((n ? n : 1) * sizeof(*out));
+	int *results = malloc((n ? n : 1) * sizeof(*results));
+	size_t i, hits = 0;
+
+	assert_non_null(out);
+	assert_non_null(results);
+	memset(out, 0xa5, (n ? n : 1) * sizeof(*out));
+	for (i = 0; i < n; i++)
+		results[i] = 12345;
+	assert_int_equal(dmakit_range_table_find_batch(table, addrs, n, out, results),
+			 dmakit_range_table_find_batch(table, addrs, n, NULL, NULL));
+	for (i = 0; i < n; i++) {
+		struct dmakit_range want;
+		int ret = dmakit_range_table_find(table, addrs[i], &want);
+
+		assert_int_equal(results[i], ret);
+		if (ret == 0) {
+			hits++;
+			assert_memory_equal(&out[i], &want, sizeof(want));
+		} else {
+			assert_int_equal(out[i].start, BATCH_SENTINEL);
+			assert_int_equal(out[i].last, BATCH_SENTINEL);
+			assert_int_equal(out[i].value, BATCH_SENTINEL);
+		}
+	}
+	assert_int_equal(dmakit_range_table_find_batch(table, addrs, n, out, NULL),
+			 (int64_t)hits);
+	for (i = 0; i < n; i++)
+		results[i] = 12345;
+	assert_int_equal(dmakit_range_table_find_batch(table, addrs, n, NULL, results),
+			 (int64_t)hits);
+	for (i = 0; i < n; i++)
+		assert_int_equal(results[i], dmakit_range_table_find(table, addrs[i], NULL));
+	assert_int_equal(dmakit_range_table_check(table), 0);
+	free(out);
+	free(results);
+}
+
+static void test_find_batch_edges(void **state)
+{
+	struct dmakit_range_table *table = new_table();
+	const uint64_t addrs[] = { 0, 1, 4095, 4096, UINT64_MAX - 1, UINT64_MAX };
+	const size_t n = sizeof(addrs) / sizeof(addrs[0]);
+	struct dmakit_range out[sizeof(addrs) / sizeof(addrs[0])];
+	int results[sizeof(addrs) / sizeof(addrs[0])];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(dmakit_range_table_find_batch(NULL, addrs, n, out, results), -EINVAL);
+	assert_int_equal(dmakit_range_table_find_batch(table, NULL, 1, out, results), -EINVAL);
+	/* n = 0: nothing to read or write, not even @addrs. */
+	assert_int_equal(dmakit_range_table_find_batch(table, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(dmakit_range_table_find_batch(table, addrs, 0, out, results), 0);
+
+	/* Empty table: every address misses and out[] is not written. */
+	memset(out, 0xa5, sizeof(out));
+	assert_int_equal(dmakit_range_table_find_batch(table, addrs, n, out, results), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(results[i], -ENOENT);
+		assert_int_equal(out[i].start, BATCH_SENTINEL);
+	}
+	assert_int_equal(dmakit_range_table_check(table), 0);
+
+	/* One range at each end of the address space; the root is a leaf. */
+	assert_int_equal(dmakit_range_table_insert(table, 0, 4095, 7), 0);
+	assert_int_equal(dmakit_range_table_insert(table, UINT64_MAX - 1, UINT64_MAX, 9), 0);
+	assert_int_equal(dmakit_range_table_find_batch(table, addrs, n, out, results), 5);
+	assert_range(&out[0], 0, 4095, 7);
+	assert_range(&out[2], 0, 4095, 7);
+	assert_int_equal(results[3], -ENOENT);
+	assert_range(&out[5], UINT64_MAX - 1, UINT64_MAX, 9);
+	assert_batch_matches_find(table, addrs, n);
+	dmakit_range_table_destroy(table);
+}
+
+/* Addresses around the table's ranges: starts, lasts, the gaps, the ends. */
+static void batch_fill_addrs(const uint64_t *starts, const uint64_t *lasts, size_t count,
+			     uint64_t *addrs, size_t n, uint64_t *rng)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t r = count ? rng_below(rng, count) : 0;
+
+		switch (count ? rng_below(rng, 8) : 7) {
+		case 0: addrs[i] = starts[r]; break;
+		case 1: addrs[i] = lasts[r]; break;
+		case 2: addrs[i] = starts[r] ? starts[r] - 1 : 0; break;
+		case 3: addrs[i] = lasts[r] < UINT64_MAX ? lasts[r] + 1 : lasts[r]; break;
+		case 4: /* a run of neighbours, as a scatter-gather list walks */
+			addrs[i] = i ? addrs[i - 1] + rng_below(rng, 3 * 4096) : starts[r];
+			break;
+		case 5: addrs[i] = i ? addrs[i - 1] : 0; break; /* a repeat */
+		case 6: addrs[i] = starts[r] + rng_below(rng, lasts[r] - starts[r] + 1); break;
+		default: addrs[i] = rng_next(rng); break;
+		}
+	}
+}
+
+static void test_find_batch_matches_find(void **state)
+{
+	static const size_t sizes[] = { 1, 2, 31, 32, 33, 200, 5000, 120000 };
+	static const size_t batch_lens[] = { 0, 1, 2, 15, 31, 32, 33, 64, 97, 1000, 70000 };
+	uint64_t rng = 2024;
+	size_t s, b;
+
+	(void)state;
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		struct dmakit_range_table *table = new_table();
+		size_t count = 0, i, cap = sizes[s];
+		uint64_t *starts = malloc(cap * sizeof(*starts));
+		uint64_t *lasts = malloc(cap * sizeof(*lasts));
+		uint64_t *addrs = malloc(70000 * sizeof(*addrs));
+		uint64_t addr = rng_below(&rng, 3) == 0 ? 0 : rng_below(&rng, 1ULL << 20);
+
+		assert_non_null(starts);
+		assert_non_null(lasts);
+		assert_non_null(addrs);
+		/* Ranges of 1 byte to 64 KiB with gaps of 0 to 16 KiB, in random order. */
+		for (i = 0; i < cap; i++) {
+			uint64_t len = 1 + rng_below(&rng, 64 * KIB);
+
+			starts[i] = addr;
+			lasts[i] = addr + len - 1;
+			addr = lasts[i] + 1 + rng_below(&rng, 16 * KIB);
+		}
+		if (s % 2) /* and now and then the very top of the space */
+			lasts[cap - 1] = UINT64_MAX;
+		for (i = cap; i > 1; i--) {
+			size_t j = rng_below(&rng, i);
+			uint64_t t = starts[i - 1];
+
+			starts[i - 1] = starts[j];
+			starts[j] = t;
+			t = lasts[i - 1];
+			lasts[i - 1] = lasts[j];
+			lasts[j] = t;
+		}
+		for (i = 0; i < cap; i++)
+			assert_int_equal(dmakit_range_table_insert(table, starts[i], lasts[i], i), 0);
+		count = cap;
+		for (b = 0; b < sizeof(batch_lens) / sizeof(batch_lens[0]); b++) {
+			batch_fill_addrs(starts, lasts, count, addrs, batch_lens[b], &rng);
+			assert_batch_matches_find(table, addrs, batch_lens[b]);
+			/* After a change, the last-hit cache is gone; again. */
+			if (count > 1 && rng_below(&rng, 2)) {
+				count--;
+				assert_int_equal(dmakit_range_table_remove(table, starts[count],
+									   NULL), 0);
+				assert_batch_matches_find(table, addrs, batch_lens[b]);
+			}
+		}
+		free(starts);
+		free(lasts);
+		free(addrs);
+		dmakit_range_table_destroy(table);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1277,6 +1449,8 @@ int main(void)
 		cmocka_unit_test(test_churn_keeps_nodes_full),
 		cmocka_unit_test(test_descending_fill),
 		cmocka_unit_test(test_sequential_million_bytes_per_range),
+		cmocka_unit_test(test_find_batch_edges),
+		cmocka_unit_test(test_find_batch_matches_find),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
