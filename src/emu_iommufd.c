@@ -2173,7 +2173,9 @@ DMAKIT_EXPORT int dmakit_iommufd_bind_device(struct dmakit_iommufd *ctx, uint32_
 	uint32_t id = 0;
 	int ret;
 
-	if (!ctx || !dev_id)
+	if (!ctx)
+		return -EBADF;
+	if (!dev_id)
 		return -EINVAL;
 	if (ctx->fd >= 0)
 		return -EOPNOTSUPP;
@@ -2192,7 +2194,7 @@ DMAKIT_EXPORT int dmakit_iommufd_dma_write(struct dmakit_iommufd *ctx, uint32_t 
 	int ret;
 
 	if (!ctx)
-		return -EINVAL;
+		return -EBADF;
 	if (!length || __builtin_add_overflow(iova, length - 1, &last))
 		return -EINVAL;
 	if (ctx->fd >= 0)
