@@ -22,15 +22,9 @@ struct dmakit_backend_ops {
 	/* Declare pinnable process memory (the emulator's pin check). */
 	int (*declare_memory)(void *state, uint64_t vaddr, uint64_t size);
 	int (*stats)(void *state, struct dmakit_container_stats *out);
-	/* The three figures the safety caps read before every MAP_DMA (the
-	 * mapping count, dirty tracking, the dirty bitmaps' bytes), without
-	 * the cost of a full stats(); NULL: the caps use stats(). */
-	/* The backend applies the config's max_mappings and
-	 * max_bookkeeping_bytes itself, at the point its kernel allocates, so
-	 * the front must not check them first. */
-	bool checks_caps;
-	void (*cap_usage)(void *state, uint64_t *mappings, bool *dirty_tracking,
-			  uint64_t *bitmap_bytes);
+	/* The library's safety caps (container.h: max_mappings,
+	 * max_bookkeeping_bytes) are the emulated backends' own business: each
+	 * applies them after its kernel's checks, from the config open gets. */
 	/* The lowest mapping ending at or above @iova; NULL: -EOPNOTSUPP. */
 	int (*seek_mapping)(void *state, uint64_t iova, struct dmakit_mapping *out);
 	/* VFIO_GROUP_GET_DEVICE_FD: a new fd or -errno; NULL: -EOPNOTSUPP. */

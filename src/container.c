@@ -19,8 +19,6 @@ struct dmakit_container {
 	const struct dmakit_backend_ops *ops;
 	void *state;          /* the backend's; protected by lock */
 	pthread_mutex_t lock;
-	uint64_t max_mappings;          /* 0: no cap */
-	uint64_t max_bookkeeping_bytes; /* 0: no cap */
 };
 
 DMAKIT_EXPORT void dmakit_container_config_init(struct dmakit_container_config *cfg)
@@ -79,10 +77,6 @@ DMAKIT_EXPORT int dmakit_container_open(const struct dmakit_container_config *cf
 		return ret;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	if (cfg->backend != DMAKIT_BACKEND_LINUX) {
-		c->max_mappings = cfg->max_mappings;
-		c->max_bookkeeping_bytes = cfg->max_bookkeeping_bytes;
-	}
 	if (cfg->iommu_type) {
 		ret = c->ops->ioctl(c->state, DMAKIT_VFIO_SET_IOMMU,
 				    (void *)(uintptr_t)cfg->iommu_type);
@@ -109,65 +103,6 @@ DMAKIT_EXPORT const char *dmakit_container_backend_name(const struct dmakit_cont
 	return c->ops->name;
 }
 
-/*
- * The safety caps (container.h), with c->lock held: before a MAP_DMA that
- * would add a mapping, -ENOMEM if the container already holds max_mappings
- * or if its estimated bookkeeping with the new mapping would pass
- * max_bookkeeping_bytes. Nothing is allocated before this check. The
- * request is not validated here, the backend does that; but a request that
- * can never allocate (size 0, an IOVA or vaddr end that wraps) is left to
- * the backend, whose own answer (EINVAL, EOVERFLOW) comes first, as in the
- * kernel. A backend with checks_caps applies the caps itself, after all of
- * its kernel's checks.
- */
-static int check_caps(struct dmakit_container *c, unsigned long request, const void *arg)
-{
-	const struct dmakit_vfio_iommu_type1_dma_map *map = arg;
-	struct dmakit_container_stats s;
-	uint64_t bitmaps = 0, bytes, add, mappings;
-	bool dirty;
-
-	if (request != DMAKIT_VFIO_IOMMU_MAP_DMA || !map || c->ops->checks_caps ||
-	    (!c->max_mappings && !c->max_bookkeeping_bytes))
-		return 0;
-	if (map->argsz >= DMAKIT_VFIO_MAP_MINSZ && (map->flags & DMAKIT_VFIO_DMA_MAP_FLAG_VADDR))
-		return 0;
-	if (map->argsz < DMAKIT_VFIO_MAP_MINSZ || !map->size ||
-	    map->iova + (map->size - 1) < map->iova || map->vaddr + (map->size - 1) < map->vaddr)
-		return 0;
-	if (c->ops->cap_usage) {
-		/* Every MAP_DMA passes here: a full stats() (the page-table
-		 * model's figures included) was a measurable share of a 4 KiB
-		 * map (docs/bench.md, "End to end: 1 TiB SEV-SNP"). */
-		c->ops->cap_usage(c->state, &mappings, &dirty, &bitmaps);
-	} else {
-		if (c->ops->stats(c->state, &s) < 0)
-			return 0;
-		mappings = s.mappings;
-		dirty = s.dirty_tracking;
-		/* kernel_object_bytes is 96 (or 144) bytes per mapping plus bitmaps. */
-		if (s.dirty_tracking &&
-		    s.kernel_object_bytes > s.mappings * DMAKIT_KERNEL_VFIO_DMA_BYTES)
-			bitmaps = s.kernel_object_bytes - s.mappings * DMAKIT_KERNEL_VFIO_DMA_BYTES;
-	}
-	if (c->max_mappings && mappings >= c->max_mappings)
-		return -ENOMEM;
-	if (!c->max_bookkeeping_bytes)
-		return 0;
-	if (!dirty)
-		bitmaps = 0;
-	add = DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING;
-	if (dirty)
-		/* One bit per 4 KiB page, in 64-bit words; the size is capped
-		 * so that this cannot wrap (2^64 bytes: 2^49 bytes of bits). */
-		add += ((map->size >> 12) + 63) / 64 * 8;
-	if (__builtin_mul_overflow(mappings, (uint64_t)DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING, &bytes) ||
-	    __builtin_add_overflow(bytes, bitmaps, &bytes) ||
-	    __builtin_add_overflow(bytes, add, &bytes) || bytes > c->max_bookkeeping_bytes)
-		return -ENOMEM;
-	return 0;
-}
-
 DMAKIT_EXPORT int dmakit_container_ioctl(struct dmakit_container *c, unsigned long request,
 					 void *arg)
 {
@@ -179,9 +114,7 @@ DMAKIT_EXPORT int dmakit_container_ioctl(struct dmakit_container *c, unsigned lo
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&c->lock);
-	ret = check_caps(c, request, arg);
-	if (ret == 0)
-		ret = c->ops->ioctl(c->state, request, arg);
+	ret = c->ops->ioctl(c->state, request, arg);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }

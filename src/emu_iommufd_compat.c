@@ -184,6 +184,5 @@ const struct dmakit_backend_ops dmakit__emu_iommufd_ops = {
 	.declare_memory = compat_declare_memory,
 	.stats = compat_stats,
 	.seek_mapping = compat_seek_mapping,
-	.checks_caps = true,
 	.device_fd = NULL,
 };

@@ -1160,18 +1160,6 @@ static int emu_stats(void *state, struct dmakit_container_stats *out)
 	return 0;
 }
 
-/* What emu_stats() reports as mappings, dirty_tracking and the bitmap part
- * of kernel_object_bytes, for the container's caps. */
-static void emu_cap_usage(void *state, uint64_t *mappings, bool *dirty_tracking,
-			  uint64_t *bitmap_bytes)
-{
-	struct emu_type1 *emu = state;
-
-	*mappings = dmakit_range_table_count(emu->dmas);
-	*dirty_tracking = emu->dirty_tracking;
-	*bitmap_bytes = emu->bitmap_bytes;
-}
-
 static int emu_seek_mapping(void *state, uint64_t iova, struct dmakit_mapping *out)
 {
 	struct emu_type1 *emu = state;
@@ -1200,7 +1188,5 @@ const struct dmakit_backend_ops dmakit__emu_type1_ops = {
 	.ioctl = emu_ioctl,
 	.declare_memory = emu_declare_memory,
 	.stats = emu_stats,
-	.cap_usage = emu_cap_usage,
-	.checks_caps = true,
 	.seek_mapping = emu_seek_mapping,
 };
