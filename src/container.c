@@ -61,7 +61,8 @@ DMAKIT_EXPORT int dmakit_container_open(const struct dmakit_container_config *cf
 
 	if (!cfg || !out)
 		return -EINVAL;
-	if (cfg->kernel != DMAKIT_KERNEL_6_1 && cfg->kernel != DMAKIT_KERNEL_6_18)
+	if (cfg->kernel != DMAKIT_KERNEL_6_1 && cfg->kernel != DMAKIT_KERNEL_6_12 &&
+	    cfg->kernel != DMAKIT_KERNEL_6_18)
 		return -EINVAL;
 	c = dmakit__calloc(1, sizeof(*c));
 	if (!c)

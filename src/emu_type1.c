@@ -114,10 +114,24 @@ static inline void dma_unpack(const struct dmakit_range *r, struct emu_dma *dma)
 	dma->flags = r->value & DMA_FLAG_BITS;
 }
 
+/* The address-overflow checks of 6.18-rc4 and later (EOVERFLOW, inclusive
+ * ends); 6.1 and 6.12 have the older ones (EINVAL, exclusive ends). */
+static bool new_overflow_checks(const struct emu_type1 *emu)
+{
+	return emu->cfg.kernel == DMAKIT_KERNEL_6_18;
+}
+
 /* The errno of an address-overflow check: EOVERFLOW since 6.18-rc4. */
 static int overflow_errno(const struct emu_type1 *emu)
 {
-	return emu->cfg.kernel >= DMAKIT_KERNEL_6_18 ? -EOVERFLOW : -EINVAL;
+	return new_overflow_checks(emu) ? -EOVERFLOW : -EINVAL;
+}
+
+/* VFIO_TYPE1_NESTING_IOMMU is still a type1 type (6.1 and 6.12, seen in
+ * the lab); 6.18 accepts no such type. */
+static bool has_nesting_type(const struct emu_type1 *emu)
+{
+	return emu->cfg.kernel != DMAKIT_KERNEL_6_18;
 }
 
 /* The policy counts mappings (DMA_AVAIL is a count, ENOSPC at 0). */
@@ -787,7 +801,8 @@ static int emu_get_info(struct emu_type1 *emu, struct dmakit_vfio_iommu_type1_in
 	struct dmakit_vfio_iommu_type1_info_cap_migration mig;
 	struct dmakit_vfio_iommu_type1_info_dma_avail avail;
 	struct dmakit_vfio_iommu_type1_info_cap_iova_range ranges;
-	bool new_kernel = emu->cfg.kernel >= DMAKIT_KERNEL_6_18;
+	/* The zero-initialised struct and its argsz: 6.12 already (lab). */
+	bool new_kernel = emu->cfg.kernel != DMAKIT_KERNEL_6_1;
 	size_t len = 0, prev = SIZE_MAX, i, writeback;
 	uint8_t *at;
 
@@ -907,10 +922,10 @@ static int dirty_get_bitmap(struct emu_type1 *emu, struct dmakit_vfio_iommu_type
 	memcpy(&range, d->data, sizeof(range));
 	if (range.size == 0)
 		return -EINVAL;
-	if (emu->cfg.kernel < DMAKIT_KERNEL_6_18) {
+	if (!new_overflow_checks(emu)) {
 		uint64_t end;
 
-		/* 6.1 checks the exclusive end: iova + size may not wrap. */
+		/* 6.1 and 6.12 check the exclusive end: iova + size may not wrap. */
 		if (__builtin_add_overflow(range.iova, range.size, &end))
 			return -EINVAL;
 	}
@@ -995,8 +1010,7 @@ static int emu_check_extension(const struct emu_type1 *emu, unsigned long ext)
 		/* QEMU's emulated VT-d does not enforce snooping by default. */
 		return 0;
 	case DMAKIT_VFIO_TYPE1_NESTING_IOMMU:
-		/* Nesting was a type1 type until it was reserved (Linux 6.6). */
-		return emu->cfg.kernel < DMAKIT_KERNEL_6_18 ? 1 : 0;
+		return has_nesting_type(emu) ? 1 : 0;
 	default:
 		return 0;
 	}
@@ -1019,12 +1033,12 @@ static int emu_set_iommu(struct emu_type1 *emu, unsigned long type)
 		return -EINVAL;
 	case DMAKIT_VFIO_TYPE1_NESTING_IOMMU:
 		/*
-		 * 6.1 opens a nesting container, then attaching the group fails
-		 * because VT-d cannot enable nesting on its domain: EINVAL, the
-		 * container stays unset (seen in the lab). Later kernels accept
-		 * no such type.
+		 * 6.1 and 6.12 open a nesting container, then attaching the group
+		 * fails because VT-d cannot enable nesting on its domain: EINVAL,
+		 * the container stays unset (seen in the lab on both). 6.18
+		 * accepts no such type.
 		 */
-		return emu->cfg.kernel < DMAKIT_KERNEL_6_18 ? -EINVAL : -ENODEV;
+		return has_nesting_type(emu) ? -EINVAL : -ENODEV;
 	default:
 		return -ENODEV;
 	}

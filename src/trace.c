@@ -206,10 +206,12 @@ static int parse_setup(struct parser *p, char **words, int nwords,
 			bit = 8;
 			if (strcmp(val, "6.1") == 0)
 				setup->kernel = DMAKIT_KERNEL_6_1;
+			else if (strcmp(val, "6.12") == 0)
+				setup->kernel = DMAKIT_KERNEL_6_12;
 			else if (strcmp(val, "6.18") == 0)
 				setup->kernel = DMAKIT_KERNEL_6_18;
 			else
-				return parse_error(p, "setup: bad value '%s' for kernel (expected 6.1 or 6.18)", val);
+				return parse_error(p, "setup: bad value '%s' for kernel (expected 6.1, 6.12 or 6.18)", val);
 		} else if (strcmp(key, "profile") == 0) {
 			bit = 1u << 20;
 			if (dmakit_limit_policy_parse(val, &setup->limit_policy) < 0)

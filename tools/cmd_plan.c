@@ -416,7 +416,8 @@ static void print_human(const struct plan_vm *vm, const struct plan_host *host,
 		       viommu_name(vm->viommu));
 	plan_fmt_size(a, sizeof(a), host->memlock);
 	printf("host       dma_entry_limit %" PRIu32 ", memlock %s, kernel %s (%s)\n",
-	       host->dma_entry_limit, a, host->kernel == DMAKIT_KERNEL_6_18 ? "6.18" : "6.1",
+	       host->dma_entry_limit, a, host->kernel == DMAKIT_KERNEL_6_18 ? "6.18" :
+	       host->kernel == DMAKIT_KERNEL_6_12 ? "6.12" : "6.1",
 	       host->source);
 	if (n == 0)
 		printf("\nno vfio-pci device: nothing is mapped for DMA; the VM fits.\n");
@@ -714,7 +715,7 @@ static void usage(FILE *out)
 		"  --host FILE            host facts from 'dmakit probe --json'\n"
 		"  --dma-entry-limit N    vfio_iommu_type1.dma_entry_limit (default 65535)\n"
 		"  --memlock SIZE|unlimited  RLIMIT_MEMLOCK of QEMU (default unlimited)\n"
-		"  --kernel 6.1|6.18      the emulated kernel's profile\n"
+		"  --kernel 6.1|6.12|6.18 the emulated kernel's profile\n"
 		"  --no-iommufd           the host has no /dev/iommu\n"
 		"  --boot-mappings        list the mappings made at boot (iova, size, flags)\n"
 		"  --profile count|report-unlimited|account-bytes|drop-cap\n"
@@ -761,10 +762,12 @@ int plan_host_option(int opt, const char *arg, struct plan_host *host, bool *giv
 	case 'K':
 		if (!strcmp(arg, "6.1"))
 			host->kernel = DMAKIT_KERNEL_6_1;
+		else if (!strcmp(arg, "6.12"))
+			host->kernel = DMAKIT_KERNEL_6_12;
 		else if (!strcmp(arg, "6.18"))
 			host->kernel = DMAKIT_KERNEL_6_18;
 		else {
-			cli_error("--kernel: bad value '%s' (6.1, 6.18)", arg);
+			cli_error("--kernel: bad value '%s' (6.1, 6.12, 6.18)", arg);
 			return -1;
 		}
 		return 1;

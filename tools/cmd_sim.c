@@ -215,7 +215,7 @@ static void usage(FILE *out)
 		"                         summary (not reproducible, so not by default)\n"
 		"  --page-tables on|off   keep the emulator's IO page-table model (default off;\n"
 		"                         account-bytes always keeps it)\n"
-		"  --host FILE, --dma-entry-limit N, --memlock SIZE, --kernel 6.1|6.18\n"
+		"  --host FILE, --dma-entry-limit N, --memlock SIZE, --kernel 6.1|6.12|6.18\n"
 		"                         host facts (override the scenario's host line)\n"
 		"  --profile count|report-unlimited|account-bytes|drop-cap  the type1 limit\n"
 		"                         profile (PROPOSALS but count; docs/profiles.md)\n"

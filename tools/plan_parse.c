@@ -1027,10 +1027,12 @@ static int scen_line(struct sline *l, struct plan_vm *vm, struct plan_host *host
 		if ((v = sget(l, "kernel"))) {
 			if (!strcmp(v, "6.1"))
 				host->kernel = DMAKIT_KERNEL_6_1;
+			else if (!strcmp(v, "6.12"))
+				host->kernel = DMAKIT_KERNEL_6_12;
 			else if (!strcmp(v, "6.18"))
 				host->kernel = DMAKIT_KERNEL_6_18;
 			else {
-				seterr(err, errlen, "%s:%u: host: bad value '%s' for kernel (6.1, 6.18)", l->path, l->line, v);
+				seterr(err, errlen, "%s:%u: host: bad value '%s' for kernel (6.1, 6.12, 6.18)", l->path, l->line, v);
 				return -1;
 			}
 		}

@@ -49,6 +49,10 @@ enum dmakit_kernel_profile {
 	DMAKIT_KERNEL_6_1 = 0,
 	/* Linux 6.18 and later: EOVERFLOW, inclusive comparisons up to 2^64-1. */
 	DMAKIT_KERNEL_6_18 = 1,
+	/* Linux 6.12 (Debian 12's bookworm-security kernel), as the lab saw it:
+	 * 6.1's overflow checks (EINVAL) and its type1 NESTING type, 6.18's
+	 * GET_INFO (the struct zero-initialised, argsz 120). */
+	DMAKIT_KERNEL_6_12 = 2,
 };
 
 /*

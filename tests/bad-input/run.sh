@@ -165,7 +165,7 @@ expect plan-unknown-option 2 "plan: unknown option '--frob'" -- plan --frob "$qe
 expect plan-no-input 2 "plan: expected one FILE" -- plan
 expect plan-limit-out-of-range 2 "--dma-entry-limit: bad number '5000000000'" -- plan --dma-entry-limit 5000000000 "$qemu_ok"
 expect plan-bad-size-option 2 "--memlock: bad size '4Q'" -- plan --memlock 4Q "$qemu_ok"
-expect plan-bad-value-option 2 "--kernel: bad value '5' \(6.1, 6.18\)" -- plan --kernel 5 "$qemu_ok"
+expect plan-bad-value-option 2 "--kernel: bad value '5' \(6.1, 6.12, 6.18\)" -- plan --kernel 5 "$qemu_ok"
 expect sim-no-input 2 "sim: expected one SCENARIO file" -- sim
 expect sim-bad-strategy 2 "--strategy: bad value 'fast'" -- sim --strategy fast "$scen_ok"
 expect sim-bad-number-option 2 "--dma-entry-limit: bad number 'x'" -- sim --dma-entry-limit x "$scen_ok"

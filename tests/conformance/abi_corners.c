@@ -226,11 +226,13 @@ int main(int argc, char **argv)
 		base_cfg.backend = DMAKIT_BACKEND_EMU;
 		if (argc >= 3 && strcmp(argv[2], "6.18") == 0)
 			base_cfg.kernel = DMAKIT_KERNEL_6_18;
+		if (argc >= 3 && strcmp(argv[2], "6.12") == 0)
+			base_cfg.kernel = DMAKIT_KERNEL_6_12;
 	} else if (argc == 3 && strcmp(argv[1], "linux") == 0) {
 		base_cfg.backend = DMAKIT_BACKEND_LINUX;
 		base_cfg.group_path = argv[2];
 	} else {
-		fprintf(stderr, "usage: abi_corners emu [6.1|6.18] | abi_corners linux GROUP_PATH\n");
+		fprintf(stderr, "usage: abi_corners emu [6.1|6.12|6.18] | abi_corners linux GROUP_PATH\n");
 		return 2;
 	}
 	memory = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

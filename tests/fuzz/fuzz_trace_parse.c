@@ -200,6 +200,8 @@ static int ref_setup(struct word *w, int nw, struct dmakit_trace_setup *s)
 		default:
 			if (word_is(&v, "6.1"))
 				s->kernel = DMAKIT_KERNEL_6_1;
+			else if (word_is(&v, "6.12"))
+				s->kernel = DMAKIT_KERNEL_6_12;
 			else if (word_is(&v, "6.18"))
 				s->kernel = DMAKIT_KERNEL_6_18;
 			else
@@ -429,7 +431,8 @@ static void serialise(const struct dmakit_trace *t, struct sbuf *b, unsigned int
 											: "type1v2");
 	sb_num(b, "limit", t->setup.limit, style & 2);
 	sb_num(b, "buffer", t->setup.buffer, style & 4);
-	sb_printf(b, " kernel=%s\n", t->setup.kernel == DMAKIT_KERNEL_6_18 ? "6.18" : "6.1");
+	sb_printf(b, " kernel=%s\n", t->setup.kernel == DMAKIT_KERNEL_6_18 ? "6.18" :
+		  t->setup.kernel == DMAKIT_KERNEL_6_12 ? "6.12" : "6.1");
 	line++;
 	for (i = 0; i < t->nr_steps; i++) {
 		const struct dmakit_trace_step *s = &t->steps[i];

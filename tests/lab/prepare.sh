@@ -13,11 +13,15 @@
 #   LAB_KVER=...  LAB_ROOT=...  LAB_VMLINUZ=...  LAB_MODDIR=...
 # (shell assignments, for run-in-guest.sh).
 #
-# Environment: DMAKIT_LAB_CACHE overrides the cache folder.
+# Environment: DMAKIT_LAB_CACHE overrides the cache folder;
+# DMAKIT_LAB_KERNEL_PACKAGE names another meta package to follow instead of
+# linux-image-amd64 (e.g. linux-image-6.12-amd64; give it its own cache
+# folder, since a cache keeps one kernel).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DMAKIT_LAB_CACHE:-$here/cache}
+meta=${DMAKIT_LAB_KERNEL_PACKAGE:-linux-image-amd64}
 print_env=0
 [ "${1:-}" = "--print-env" ] && print_env=1
 
@@ -62,7 +66,7 @@ fi
 
 # 2. Which kernel package does linux-image-amd64 point at?
 discover() {
-	apt-cache depends linux-image-amd64 2>/dev/null \
+	apt-cache depends "$meta" 2>/dev/null \
 		| sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1
 }
 # apt-cache takes ~1 s here, so remember its answer for as long as the package lists are unchanged.
@@ -85,8 +89,8 @@ cached_prev() {
 	printf '%s' "$prev"
 }
 if [ -z "$pkg" ]; then
-	pkg=$(cached_prev "apt-cache knows no linux-image-amd64") \
-		|| die "cannot find the kernel package behind linux-image-amd64 (apt-cache depends gave nothing)"
+	pkg=$(cached_prev "apt-cache knows no $meta") \
+		|| die "cannot find the kernel package behind $meta (apt-cache depends gave nothing)"
 fi
 set_pkg() {
 	pkg=$1
@@ -112,7 +116,7 @@ if ! ready; then
 		apt_update_once || true
 		newpkg=$(discover || true)
 		[ -z "$newpkg" ] || set_pkg "$newpkg"
-		[ "$pkg" = "$prev" ] || log "linux-image-amd64 now points at $pkg"
+		[ "$pkg" = "$prev" ] || log "$meta now points at $pkg"
 		if ! ready && [ -z "$(find_deb)" ] && ! download; then
 			old=$(cached_prev "apt-get download $pkg failed") || die "apt-get download $pkg failed"
 			set_pkg "$old"

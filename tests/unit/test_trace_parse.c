@@ -58,6 +58,11 @@ static void test_setup_keys(void **state)
 	assert_int_equal(t->setup.buffer, 0x100000);
 	assert_int_equal(t->setup.kernel, DMAKIT_KERNEL_6_18);
 	dmakit_trace_free(t);
+	t = parse_ok("setup kernel=6.12\n");
+	assert_int_equal(t->setup.kernel, DMAKIT_KERNEL_6_12);
+	dmakit_trace_free(t);
+	parse_err("setup kernel=6.6\n",
+		  "t.trace:1: setup: bad value '6.6' for kernel (expected 6.1, 6.12 or 6.18)");
 }
 
 static void test_operations_and_line_numbers(void **state)
