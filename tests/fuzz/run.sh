@@ -42,7 +42,7 @@ root=$(cd "$here/../.." && pwd)
 out=${FUZZ_BUILD:-$root/build-fuzz}
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-2}
-targets=${FUZZ_TARGETS:-"range_table type1 trace_parse plan_qemu plan_libvirt plan_scenario"}
+targets=${FUZZ_TARGETS:-"range_table type1 iommufd trace_parse plan_qemu plan_libvirt plan_scenario"}
 
 # The library sources each target compiles in: the range table alone needs
 # two; the others take the library's whole list from src/meson.build (the
@@ -55,6 +55,7 @@ if [ -z "$lib_srcs" ]; then
 fi
 srcs_range_table="range_table fault"
 srcs_type1=$lib_srcs
+srcs_iommufd=$lib_srcs
 srcs_trace_parse=$lib_srcs
 # The planner's targets: the library, plus tools/NAME.c (tsrcs_NAME) and
 # the libraries they link (libs_NAME).
