@@ -21,6 +21,8 @@ dmakit=$1
 abi_corners=$2
 root=$3
 lab=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lab/lab_common.sh
+. "$lab/lab_common.sh"
 seeds=${SEEDS:-1 2 3 4}
 ops=${OPS:-1000}
 
@@ -66,20 +68,8 @@ rc=0
 	--file "$abi_corners:/usr/local/bin/abi_corners" \
 	--file "$tmp/in:/lab-in" \
 	-- "$guest_script" > "$tmp/guest.out" || rc=$?
-if [ "$rc" = 125 ]; then
-	if ! qemu-system-x86_64 -accel tcg -M q35 -S -display none -monitor none -serial none \
-		-daemonize -pidfile "$tmp/q.pid" 2>/dev/null; then
-		echo "SKIP: QEMU cannot run on this machine"
-		exit 77
-	fi
-	kill "$(cat "$tmp/q.pid")" 2>/dev/null || true
-	echo "FAIL: the lab did not run (see the diagnostic above)"
-	exit 1
-fi
-
-awk -v dir="$tmp/out" 'BEGIN { system("mkdir -p " dir) }
-	/^=== / { name = substr($0, 5); gsub("/", "__", name); file = dir "/" name; next }
-	file { print > file }' "$tmp/guest.out"
+[ "$rc" = 125 ] && lab_did_not_run "$tmp"
+lab_split "$tmp/guest.out" "$tmp/out"
 
 fails=0
 case "$(cat "$tmp/out/uname" 2>/dev/null)" in
