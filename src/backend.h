@@ -24,12 +24,21 @@ struct dmakit_backend_ops {
 	int (*stats)(void *state, struct dmakit_container_stats *out);
 	/* The library's safety caps (container.h: max_mappings,
 	 * max_bookkeeping_bytes) are the emulated backends' own business: each
-	 * applies them after its kernel's checks, from the config open gets. */
+	 * applies them after its kernel's checks (dmakit__caps_exceeded()). */
 	/* The lowest mapping ending at or above @iova; NULL: -EOPNOTSUPP. */
 	int (*seek_mapping)(void *state, uint64_t iova, struct dmakit_mapping *out);
 	/* VFIO_GROUP_GET_DEVICE_FD: a new fd or -errno; NULL: -EOPNOTSUPP. */
 	int (*device_fd)(void *state, const char *name);
 };
+
+/*
+ * The library's safety caps (container.h), one rule for every emulated
+ * backend: is a container holding @mappings mappings and @bitmap_bytes of
+ * dirty bitmaps (the new mapping and its bitmap counted) past
+ * @max_mappings or @max_bookkeeping_bytes (0: no cap)?
+ */
+bool dmakit__caps_exceeded(uint64_t max_mappings, uint64_t max_bookkeeping_bytes,
+			   uint64_t mappings, uint64_t bitmap_bytes);
 
 /* The device fd of @name in @c's group (device.c), or -errno. */
 int dmakit__container_device_fd(struct dmakit_container *c, const char *name);

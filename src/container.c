@@ -104,6 +104,20 @@ DMAKIT_EXPORT const char *dmakit_container_backend_name(const struct dmakit_cont
 	return c->ops->name;
 }
 
+bool dmakit__caps_exceeded(uint64_t max_mappings, uint64_t max_bookkeeping_bytes,
+			   uint64_t mappings, uint64_t bitmap_bytes)
+{
+	uint64_t bytes;
+
+	if (max_mappings && mappings > max_mappings)
+		return true;
+	return max_bookkeeping_bytes &&
+	       (__builtin_mul_overflow(mappings, (uint64_t)DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING,
+				       &bytes) ||
+		__builtin_add_overflow(bytes, bitmap_bytes, &bytes) ||
+		bytes > max_bookkeeping_bytes);
+}
+
 DMAKIT_EXPORT int dmakit_container_ioctl(struct dmakit_container *c, unsigned long request,
 					 void *arg)
 {

@@ -119,9 +119,10 @@ struct ifd_hwpt {
 	bool user_allocated;   /* IOMMU_HWPT_ALLOC */
 	bool nest_parent;      /* allocated with IOMMU_HWPT_ALLOC_NEST_PARENT */
 	uint32_t devices;      /* devices attached to it */
-	bool dirty_ops;        /* allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING */
 	bool dirty_tracking;   /* enabled by IOMMU_HWPT_SET_DIRTY_TRACKING */
-	struct dmakit_range_table *dirty; /* dirty IOPTEs (dirty_ops only) */
+	/* The dirty IOPTEs; NULL unless allocated with
+	 * IOMMU_HWPT_ALLOC_DIRTY_TRACKING (the domain's dirty_ops). */
+	struct dmakit_range_table *dirty;
 };
 
 struct ifd_obj {
@@ -873,8 +874,13 @@ static int domain_add(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 	/* Pin and map every area, then account. */
 	for (ret = dmakit_range_table_seek(ioas->areas, 0, &cur, &r); ret == 0;
 	     ret = dmakit_range_table_next(&cur, &r)) {
-		int c = area_fill_check(ctx, area_of(&r));
+		int c;
 
+		/* Stored in a domain for the first time: its IOPTE size (only
+		 * read while it is stored, so a failure below leaves no trace). */
+		if (reserved)
+			area_of(&r)->small_ioptes = ioas->disable_large_pages;
+		c = area_fill_check(ctx, area_of(&r));
 		if (c < 0) {
 			ret = c;
 			goto fail_domain;
@@ -883,11 +889,6 @@ static int domain_add(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 	ret = ioas_sync_all(ctx, ioas);
 	if (ret < 0)
 		goto fail_domain;
-	/* Areas stored in a domain for the first time get their IOPTE size. */
-	if (reserved)
-		for (ret = dmakit_range_table_seek(ioas->areas, 0, &cur, &r); ret == 0;
-		     ret = dmakit_range_table_next(&cur, &r))
-			area_of(&r)->small_ioptes = ioas->disable_large_pages;
 	hwpt->ioas_next = ioas->hwpts;
 	ioas->hwpts = hwpt;
 	return 0;
@@ -934,20 +935,19 @@ static void hwpt_free(struct ifd_hwpt *hwpt)
 	dmakit__free(hwpt);
 }
 
-/* A new HWPT object with a domain on @ioas; @returns its id (> 0) or -errno,
+/* A new HWPT object with a domain on @ioas in *@out; @returns 0 or -errno,
  * and on error nothing is left (the id is free again). */
-static int64_t hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas,
-			   bool user_allocated, uint32_t alloc_flags)
+static int hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas, bool user_allocated,
+		       uint32_t alloc_flags, struct ifd_hwpt **out)
 {
 	struct ifd_hwpt *hwpt = dmakit__calloc(1, sizeof(*hwpt));
 	struct ifd_obj *o = dmakit__calloc(1, sizeof(*o));
-	bool dirty_ops = alloc_flags & DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	int64_t id;
 	int ret;
 
 	if (!hwpt || !o)
 		goto fail_nomem;
-	if (dirty_ops) {
+	if (alloc_flags & DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING) {
 		hwpt->dirty = dmakit_range_table_create();
 		if (!hwpt->dirty)
 			goto fail_nomem;
@@ -955,7 +955,6 @@ static int64_t hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas,
 	hwpt->ioas = ioas;
 	hwpt->user_allocated = user_allocated;
 	hwpt->nest_parent = alloc_flags & DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT;
-	hwpt->dirty_ops = dirty_ops;
 	o->type = OBJ_HWPT;
 	o->hwpt = hwpt;
 	id = obj_insert(ctx, o);
@@ -970,7 +969,8 @@ static int64_t hwpt_create(struct dmakit_iommufd *ctx, struct ifd_ioas *ioas,
 		hwpt_free(hwpt);
 		return ret;
 	}
-	return id;
+	*out = hwpt;
+	return 0;
 fail_nomem:
 	ret = -ENOMEM;
 fail_free:
@@ -995,8 +995,8 @@ static void hwpt_destroy(struct dmakit_iommufd *ctx, struct ifd_hwpt *hwpt)
 static int emu_attach(struct dmakit_iommufd *ctx, uint32_t pt_id, uint32_t *hwpt_id)
 {
 	struct ifd_obj *o = obj_get(ctx, pt_id);
+	struct ifd_hwpt *hwpt;
 	struct ifd_ioas *ioas;
-	int64_t id;
 	int ret;
 
 	if (!o || (o->type != OBJ_HWPT && o->type != OBJ_IOAS))
@@ -1010,13 +1010,13 @@ static int emu_attach(struct dmakit_iommufd *ctx, uint32_t pt_id, uint32_t *hwpt
 		*hwpt_id = pt_id;
 		return 0;
 	}
-	id = hwpt_create(ctx, ioas, false, 0);
-	if (id < 0) {
+	ret = hwpt_create(ctx, ioas, false, 0, &hwpt);
+	if (ret < 0) {
 		device_release(ioas);
-		return (int)id;
+		return ret;
 	}
-	hwpt_get(ctx, (uint32_t)id)->devices = 1;
-	*hwpt_id = (uint32_t)id;
+	hwpt->devices = 1;
+	*hwpt_id = hwpt->id;
 	return 0;
 }
 
@@ -1574,7 +1574,8 @@ static int op_hwpt_alloc(struct dmakit_iommufd *ctx, struct ucmd *u)
 			       DMAKIT_IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
 			       DMAKIT_IOMMU_HWPT_FAULT_ID_VALID | DMAKIT_IOMMU_HWPT_ALLOC_PASID;
 	struct ifd_obj *dev, *pt;
-	int64_t id;
+	struct ifd_hwpt *hwpt;
+	int ret;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
@@ -1607,16 +1608,16 @@ static int op_hwpt_alloc(struct dmakit_iommufd *ctx, struct ucmd *u)
 	if ((cmd->flags & DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) &&
 	    (cmd->flags & DMAKIT_IOMMU_HWPT_ALLOC_NEST_PARENT))
 		return -EOPNOTSUPP;
-	id = hwpt_create(ctx, pt->ioas, true, cmd->flags);
-	if (id < 0)
-		return (int)id;
+	ret = hwpt_create(ctx, pt->ioas, true, cmd->flags, &hwpt);
+	if (ret < 0)
+		return ret;
 	if (cmd->flags & DMAKIT_IOMMU_HWPT_FAULT_ID_VALID) {
 		/* No fault objects are modelled, so every fault_id is a bad id;
 		 * the kernel checks it after making the HWPT and aborts it. */
-		hwpt_destroy(ctx, hwpt_get(ctx, (uint32_t)id));
+		hwpt_destroy(ctx, hwpt);
 		return -ENOENT;
 	}
-	cmd->out_hwpt_id = (uint32_t)id;
+	cmd->out_hwpt_id = hwpt->id;
 	respond(u);
 	return 0;
 }
@@ -1633,8 +1634,8 @@ static int op_set_dirty_tracking(struct dmakit_iommufd *ctx, struct ucmd *u)
 	hwpt = hwpt_get(ctx, cmd->hwpt_id);
 	if (!hwpt)
 		return -ENOENT;
-	if (!hwpt->dirty_ops)
-		return -EOPNOTSUPP;
+	if (!hwpt->dirty)
+		return -EOPNOTSUPP; /* no dirty_ops */
 	/* Enabling starts from a clean snapshot: every dirty bit is cleared. */
 	if (enable)
 		dmakit_range_table_remove_inside(hwpt->dirty, 0, UINT64_MAX, NULL, NULL);
@@ -1703,8 +1704,8 @@ static int op_get_dirty_bitmap(struct dmakit_iommufd *ctx, struct ucmd *u)
 		return -EINVAL;
 	if ((cmd->iova & (cmd->page_size - 1)) || ((last + 1) & (cmd->page_size - 1)))
 		return -EINVAL;
-	if (!hwpt->dirty_ops)
-		return -EOPNOTSUPP;
+	if (!hwpt->dirty)
+		return -EOPNOTSUPP; /* no dirty_ops */
 	/* A bitmap the kernel cannot pin: iova_bitmap_set() drops the bits
 	 * silently, while the walk still reads (and clears) the IOPTEs. */
 	dirty_walk(hwpt, cmd->iova, last, (unsigned int)__builtin_ctzll(cmd->page_size),

@@ -86,20 +86,6 @@ static void compat_close(void *state)
 	dmakit__free(c);
 }
 
-/* Would a container holding @mappings mappings be past a cap? (No dirty
- * bitmaps: the compat layer has no dirty tracking.) */
-static bool past_caps(const struct compat *c, uint64_t mappings)
-{
-	uint64_t bytes;
-
-	if (c->max_mappings && mappings > c->max_mappings)
-		return true;
-	return c->max_bookkeeping_bytes &&
-	       (__builtin_mul_overflow(mappings, (uint64_t)DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING,
-				       &bytes) ||
-		bytes > c->max_bookkeeping_bytes);
-}
-
 static int compat_ioctl(void *state, unsigned long request, void *arg)
 {
 	struct compat *c = state;
@@ -115,7 +101,9 @@ static int compat_ioctl(void *state, unsigned long request, void *arg)
 	if (ret < 0)
 		return ret;
 	dmakit_iommufd_stats(c->ctx, &after);
-	if (after.areas > before.areas && past_caps(c, after.areas)) {
+	/* No dirty bitmaps: the compat layer has no dirty tracking. */
+	if (after.areas > before.areas &&
+	    dmakit__caps_exceeded(c->max_mappings, c->max_bookkeeping_bytes, after.areas, 0)) {
 		struct dmakit_vfio_iommu_type1_dma_unmap undo = {
 			.argsz = sizeof(undo), .iova = map->iova, .size = map->size,
 		};

@@ -376,21 +376,16 @@ static void remove_dma_accounting(struct emu_type1 *emu, const struct emu_dma *d
  * on mappings or estimated bookkeeping bytes (0 in a cap: none). */
 static int library_caps_fit(const struct emu_type1 *emu, uint64_t size)
 {
-	uint64_t mappings = dmakit_range_table_count(emu->dmas), bytes, add;
+	uint64_t bitmaps = 0;
 
-	if (emu->cfg.max_mappings && mappings >= emu->cfg.max_mappings)
-		return -ENOMEM;
-	if (!emu->cfg.max_bookkeeping_bytes)
-		return 0;
-	add = DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING;
-	if (emu->dirty_tracking)
-		add += dma_bitmap_bytes(size, min_pgsize(emu));
-	if (__builtin_mul_overflow(mappings, (uint64_t)DMAKIT_BOOKKEEPING_BYTES_PER_MAPPING,
-				   &bytes) ||
-	    __builtin_add_overflow(bytes, emu->dirty_tracking ? emu->bitmap_bytes : 0, &bytes) ||
-	    __builtin_add_overflow(bytes, add, &bytes) || bytes > emu->cfg.max_bookkeeping_bytes)
-		return -ENOMEM;
-	return 0;
+	/* Saturated: past any byte cap, and no matter without one. */
+	if (emu->dirty_tracking &&
+	    __builtin_add_overflow(emu->bitmap_bytes, dma_bitmap_bytes(size, min_pgsize(emu)),
+				   &bitmaps))
+		bitmaps = UINT64_MAX;
+	return dmakit__caps_exceeded(emu->cfg.max_mappings, emu->cfg.max_bookkeeping_bytes,
+				     dmakit_range_table_count(emu->dmas) + 1, bitmaps) ?
+		       -ENOMEM : 0;
 }
 
 static int emu_map_vaddr(struct emu_type1 *emu, uint64_t iova, uint64_t size,
