@@ -7,6 +7,7 @@
  * numbers from the listeners; sim drives the same layout step by step.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,20 @@ void plan_layout_place(const struct plan_vm *vm, struct plan_placement *p)
 		devbase = add_sat(p->vmem_addr[i], m->size);
 		p->vmem_end[i] = devbase;
 	}
+}
+
+/* Put "PREFIX: " (printf-style) before the message already in @err. */
+static void __attribute__((format(printf, 3, 4)))
+err_prefix(char *err, size_t errlen, const char *fmt, ...)
+{
+	char msg[256], prefix[256];
+	va_list ap;
+
+	snprintf(msg, sizeof(msg), "%s", err);
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: %s", prefix, msg);
 }
 
 static int add_sec(struct dmakit_address_space *as, struct dmakit_memory_region *mr,
@@ -194,20 +209,14 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		c.addr = place.vmem_addr[i];
 		r = dmakit_virtio_mem_create(&c, &L->vmem[i], warn, sizeof(warn), err, errlen);
 		if (r < 0) {
-			char tmp[256];
-
-			snprintf(tmp, sizeof(tmp), "%s", err);
-			snprintf(err, errlen, "%s: virtio-mem '%s': %s", m->where, m->id, tmp);
+			err_prefix(err, errlen, "%s: virtio-mem '%s'", m->where, m->id);
 			located = true;
 			goto fail;
 		}
 		L->vmem_addr[i] = c.addr;
 		if (!m->hotplug &&
 		    (r = dmakit_virtio_mem_plug_device(L->vmem[i], L->sysmem, err, errlen)) < 0) {
-			char tmp[256];
-
-			snprintf(tmp, sizeof(tmp), "%s", err);
-			snprintf(err, errlen, "%s: virtio-mem '%s': %s", m->where, m->id, tmp);
+			err_prefix(err, errlen, "%s: virtio-mem '%s'", m->where, m->id);
 			located = true;
 			goto fail;
 		}
@@ -294,12 +303,8 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 fail_msg:
 	snprintf(err, errlen, "building the layout: %s", dmakit_strerror(r));
 fail:
-	if (!located) {
-		char tmp[256];
-
-		snprintf(tmp, sizeof(tmp), "%s", err);
-		snprintf(err, errlen, "%s: %s", vm->source, tmp);
-	}
+	if (!located)
+		err_prefix(err, errlen, "%s", vm->source);
 	plan_escape_message(err, errlen); /* the ids are echoed */
 	if (r >= 0)
 		r = -EINVAL;
