@@ -96,24 +96,7 @@ check "spec/overflow-6.12" "$root/tests/conformance/spec/overflow-6.12.expected"
 	"$tmp/out/spec-overflow-6.12.trace"
 check "abi-corners" "$root/tests/conformance/abi-corners-6.12.expected" "$tmp/out/abi-corners"
 
-total_ops=0
-differing=0
-for s in $seeds; do
-	t=$tmp/in/random/seed-$s.trace
-	# The same trace on the emulator's 6.12 profile.
-	sed '0,/^setup/s/^setup\(.*\)$/setup\1 kernel=6.12/' "$t" > "$tmp/emu-$s.trace"
-	"$dmakit" replay "$tmp/emu-$s.trace" > "$tmp/emu-$s.out"
-	n=$(grep -vc '^\s*\(#\|$\)' "$t")
-	total_ops=$((total_ops + n - 1))
-	d=$(diff "$tmp/out/random__seed-$s.trace" "$tmp/emu-$s.out" | grep -c '^[<>]' || true)
-	if [ "$d" != 0 ]; then
-		echo "FAIL differential seed $s: $d differing lines (< real 6.12, > emulator kernel=6.12):"
-		diff "$tmp/out/random__seed-$s.trace" "$tmp/emu-$s.out" | head -20
-		differing=$((differing + d))
-		fails=$((fails + 1))
-	fi
-done
-echo "differential: $total_ops operations over seeds [$seeds], $differing differing lines"
+lab_differential "$dmakit" "$tmp" "$seeds" 6.12
 
 if [ "$fails" != 0 ]; then
 	echo "FAIL: $fails check(s) failed"

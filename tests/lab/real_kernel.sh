@@ -97,25 +97,8 @@ for t in "$root"/tests/conformance/*.trace; do
 	fi
 done
 
-total_ops=0
-differing=0
-for s in $seeds; do
-	t=$tmp/in/random/seed-$s.trace
-	real=$tmp/out/random__seed-$s.trace
-	"$dmakit" replay "$t" > "$tmp/emu-$s.out"
-	n=$(grep -vc '^\s*\(#\|$\)' "$t")
-	n=$((n - 1))  # the setup line
-	total_ops=$((total_ops + n))
-	d=$(diff "$real" "$tmp/emu-$s.out" | grep -c '^[<>]' || true)
-	if [ "$d" != 0 ]; then
-		echo "FAIL differential seed $s: $d differing lines (< real kernel, > emulator):"
-		diff "$real" "$tmp/emu-$s.out" | head -20
-		differing=$((differing + d))
-		fails=$((fails + 1))
-	fi
-done
-echo "differential: $total_ops operations over seeds [$seeds], $differing differing lines"
-if [ "$total_ops" -lt 6000 ] && [ -z "${SEEDS:-}" ] && [ $# -eq 0 ]; then
+lab_differential "$dmakit" "$tmp" "$seeds"
+if [ "$lab_total_ops" -lt 6000 ] && [ -z "${SEEDS:-}" ] && [ $# -eq 0 ]; then
 	echo "FAIL differential: fewer than 6000 operations"
 	fails=$((fails + 1))
 fi
@@ -209,5 +192,5 @@ else
 	fails=$((fails + 1))
 fi
 
-echo "real kernel: $checked conformance traces, $total_ops random operations, $fails failures"
+echo "real kernel: $checked conformance traces, $lab_total_ops random operations, $fails failures"
 [ "$fails" = 0 ]
