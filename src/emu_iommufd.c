@@ -45,6 +45,7 @@
 #include <dmakit/range_table.h>
 
 #include "alloc.h"
+#include "bitmap.h"
 #include "range_table_internal.h"
 #include "iommufd_internal.h"
 
@@ -1553,20 +1554,6 @@ static int op_vfio_ioas(struct dmakit_iommufd *ctx, struct ucmd *u)
 
 /* HWPT_ALLOC and dirty tracking (kernel-semantics 2.10). */
 
-/* Set bits [first, last] (inclusive) of the u64 array @map. */
-static void bits_set(uint64_t *map, uint64_t first, uint64_t last)
-{
-	while (first <= last) {
-		uint64_t word = first / 64, bit = first % 64;
-		uint64_t n = last - first + 1 < 64 - bit ? last - first + 1 : 64 - bit;
-
-		map[word] |= (n == 64 ? ~0ull : ((1ull << n) - 1)) << bit;
-		first += n;
-		if (first == 0)
-			break; /* wrapped past UINT64_MAX */
-	}
-}
-
 static int op_hwpt_alloc(struct dmakit_iommufd *ctx, struct ucmd *u)
 {
 	struct dmakit_iommu_hwpt_alloc *cmd = u->cmd;
@@ -1670,7 +1657,8 @@ static void dirty_walk(struct ifd_hwpt *hwpt, uint64_t iova, uint64_t last, unsi
 			uint64_t l = d.last < last ? d.last : last;
 
 			if (map)
-				bits_set(map, (s - iova) >> pgshift, (l - iova) >> pgshift);
+				dmakit__bitmap_set(map, (s - iova) >> pgshift,
+						   ((l - iova) >> pgshift) - ((s - iova) >> pgshift) + 1);
 			if (clear)
 				dmakit_range_table_remove(hwpt->dirty, d.start, NULL);
 			if (d.last >= piece_last)

@@ -45,6 +45,7 @@
 #include <dmakit/range_table.h>
 
 #include "alloc.h"
+#include "bitmap.h"
 #include "backend.h"
 #include "range_table_internal.h"
 
@@ -547,19 +548,6 @@ struct unmap_walk {
 	uint64_t pgsize;
 };
 
-/* Set bits [first, first + count) of a bitmap. */
-static void bitmap_set_bits(uint64_t *data, uint64_t first, uint64_t count)
-{
-	uint64_t bit = first, end = first + count;
-
-	while (bit < end && (bit & 63))
-		data[bit / 64] |= 1ull << (bit & 63), bit++;
-	while (bit + 64 <= end)
-		data[bit / 64] = ~0ull, bit += 64;
-	while (bit < end)
-		data[bit / 64] |= 1ull << (bit & 63), bit++;
-}
-
 /* Clear bits [0, count) of a bitmap. */
 static void bitmap_clear_prefix(uint64_t *data, uint64_t count)
 {
@@ -587,7 +575,7 @@ static void report_dirty(struct unmap_walk *walk, const struct emu_dma *dma)
 
 	if (!bm)
 		return; /* cannot happen while tracking: every dma has one */
-	bitmap_set_bits(bm, 0, nbits);
+	dmakit__bitmap_set(bm, 0, nbits);
 	if (shift) {
 		uint64_t lim = (nbits + shift + 63) / 64;
 
