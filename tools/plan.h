@@ -159,6 +159,9 @@ int plan_parse_host_json(const char *path, struct plan_host *h, char *err, size_
 int plan_parse_any(const char *path, struct plan_vm *vm, struct plan_host *host,
 		   bool *host_given, char *err, size_t errlen);
 /* Cross-checks (memdev exists, sizes are consistent). */
+/* @where (one of a plan_vm's *_where fields), or the VM's source when the
+ * value was not given in one place. */
+const char *plan_vm_where(const struct plan_vm *vm, const char *where);
 int plan_resolve(struct plan_vm *vm, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */

@@ -154,7 +154,7 @@ int plan_layout_build(const struct plan_vm *vm, const struct plan_host *host,
 		/* Past DMAKIT_DISCARD_MAX_GRANULES 4 KiB pages (16 TiB). */
 		snprintf(err, errlen, "%s: a confidential guest's RAM is tracked per 4 KiB page: "
 			 "at most %llu GiB (the RAM is %llu GiB)",
-			 vm->ram_where[0] ? vm->ram_where : vm->source,
+			 plan_vm_where(vm, vm->ram_where),
 			 (unsigned long long)((DMAKIT_DISCARD_MAX_GRANULES * 4096) >> 30),
 			 (unsigned long long)(vm->ram >> 30));
 		located = true;

@@ -1222,10 +1222,15 @@ static int too_large(const char *where, const char *what, uint64_t size, char *e
 	return -1;
 }
 
+const char *plan_vm_where(const struct plan_vm *vm, const char *where)
+{
+	return where[0] ? where : vm->source;
+}
+
 int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 {
 	struct plan_placement place;
-	const char *ram_where = vm->ram_where[0] ? vm->ram_where : vm->source;
+	const char *ram_where = plan_vm_where(vm, vm->ram_where);
 	char what[PLAN_ID_LEN + 64];
 	size_t i, j;
 
@@ -1248,7 +1253,7 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 
 	/* Sizes that cannot exist: nothing is allocated for them below. */
 	if (too_large(ram_where, "the RAM size", vm->ram, err, errlen) < 0 ||
-	    (vm->maxmem && too_large(vm->maxmem_where[0] ? vm->maxmem_where : vm->source,
+	    (vm->maxmem && too_large(plan_vm_where(vm, vm->maxmem_where),
 				     "maxmem", vm->maxmem, err, errlen) < 0))
 		return -1;
 	for (i = 0; i < vm->nr_backends; i++) {
@@ -1262,7 +1267,7 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 
 		if (!b) {
 			seterr(err, errlen, "%s: memory-backend=%s: no such memory backend",
-			       vm->ram_memdev_where[0] ? vm->ram_memdev_where : vm->source, vm->ram_memdev);
+			       plan_vm_where(vm, vm->ram_memdev_where), vm->ram_memdev);
 			return -1;
 		}
 		vm->ram = b->size;
@@ -1295,7 +1300,7 @@ int plan_resolve(struct plan_vm *vm, char *err, size_t errlen)
 	}
 	if (vm->maxmem && vm->maxmem < vm->ram) {
 		seterr(err, errlen, "%s: maxmem is smaller than the RAM size",
-		       vm->maxmem_where[0] ? vm->maxmem_where : vm->source);
+		       plan_vm_where(vm, vm->maxmem_where));
 		return -1;
 	}
 	/* Every size fits 52 bits, so the layout's sums cannot wrap; its end
