@@ -207,8 +207,6 @@ struct dmakit_range_table {
 	struct rt_leaf *hint;
 	/* hint_path leads from the root to hint (set by remove() only). */
 	bool hint_has_path;
-	/* Whether descents prefetch the leaf (see rt_leaf_prefetch()). */
-	bool prefetch_leaves;
 
 	size_t count;     /* ranges held */
 	size_t nr_leaves; /* leaves allocated, for memory() */
@@ -336,6 +334,12 @@ static inline unsigned int rt_inner_search(const struct rt_inner *inner,
 #define RT_PREFETCH_MIN_LEAVES ((8u << 20) / sizeof(struct rt_leaf))
 #define RT_LEAF_LINES (3 * RT_LEAF_KEY_LINES)
 
+/* Whether single descents prefetch the leaf (RT_PREFETCH_MIN_LEAVES). */
+static inline bool rt_prefetch_leaves(const struct dmakit_range_table *table)
+{
+	return table->nr_leaves > RT_PREFETCH_MIN_LEAVES;
+}
+
 static inline void rt_leaf_prefetch(const void *leaf, unsigned int lines)
 {
 	unsigned int i;
@@ -360,14 +364,12 @@ static struct rt_leaf *rt_leaf_alloc(struct dmakit_range_table *table)
 	leaf->next = NULL;
 	leaf->count = 0;
 	table->nr_leaves++;
-	table->prefetch_leaves = table->nr_leaves > RT_PREFETCH_MIN_LEAVES;
 	return leaf;
 }
 
 static void rt_leaf_free(struct dmakit_range_table *table, struct rt_leaf *leaf)
 {
 	table->nr_leaves--;
-	table->prefetch_leaves = table->nr_leaves > RT_PREFETCH_MIN_LEAVES;
 	rt_free(leaf);
 }
 
@@ -572,7 +574,7 @@ static inline struct rt_leaf *rt_descend(const struct dmakit_range_table *table,
 		}
 		node = inner->children[slot];
 	}
-	if (table->prefetch_leaves)
+	if (rt_prefetch_leaves(table))
 		rt_leaf_prefetch(node, RT_LEAF_LINES);
 	return node;
 }
@@ -620,7 +622,7 @@ static inline struct rt_leaf *rt_lookup_leaf(struct dmakit_range_table *table,
 		high = inner->pivots[slot];
 		node = inner->children[slot];
 	}
-	if (table->prefetch_leaves)
+	if (rt_prefetch_leaves(table))
 		rt_leaf_prefetch(node, RT_LEAF_LINES);
 	table->hint = node;
 	table->hint_low = low;
